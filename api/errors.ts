@@ -1,0 +1,50 @@
+import { ForbiddenError } from '@casl/ability';
+import { NotFoundError } from '@mikro-orm/core';
+import type { ErrorRequestHandler } from 'express';
+import { ZodError } from 'zod';
+import { logger } from '../logger.js';
+
+/** The one error type routes throw; the handler below turns it into `{ error: { code, message, details } }`. */
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+}
+
+export const notFound = (what = 'Resource') => new AppError(404, 'not_found', `${what} not found`);
+
+function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  if (error instanceof ZodError) {
+    // An unknown field is reported at its own path, so the caller sees which field to drop.
+    const details = error.issues.flatMap((issue) =>
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((key) => ({ path: [...issue.path, key].join('.'), message: 'is not a known field' }))
+        : [{ path: issue.path.join('.'), message: issue.message }],
+    );
+    const fields = [...new Set(details.map((d) => d.path || '(body)'))].join(', ');
+    return new AppError(400, 'validation_failed', `Invalid input: ${fields}`, details);
+  }
+  if (error instanceof ForbiddenError) return new AppError(403, 'forbidden', 'You may not do that');
+  if (error instanceof NotFoundError) return notFound();
+  const httpError = error as { type?: string; status?: number };
+  if (httpError.type === 'entity.parse.failed') return new AppError(400, 'invalid_json', 'The request body is not valid JSON');
+  if (httpError.type === 'entity.too.large') return new AppError(413, 'payload_too_large', 'The request body is too large');
+  if (httpError.status && httpError.status >= 400 && httpError.status < 500) {
+    return new AppError(httpError.status, 'bad_request', 'The request could not be read');
+  }
+  return new AppError(500, 'internal', 'Something went wrong on our side');
+}
+
+export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
+  const appError = toAppError(error);
+  if (appError.status >= 500) logger.error({ err: error, path: req.path }, 'request failed');
+  const { status, code, message, details } = appError;
+  res.status(status).json({ error: { code, message, ...(details === undefined ? {} : { details }) } });
+};

@@ -1,0 +1,243 @@
+import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { Router, type Request, type Response } from 'express';
+import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import { z } from 'zod';
+import { contactChannels, isClosed, leadStatuses, leadWorkflowId, openLeadStatuses, priorities } from '../../domain/lead.js';
+import { LeadEventSchema, LeadSchema, MessageSchema, TaskSchema, TeamSchema, type Lead } from '../../db/entities.js';
+import { recordLeadEvent } from '../../db/timeline.js';
+import type { leadWorkflow } from '../../workflows/lead.js';
+import { contactedSignal, convertUpdate, explainQuery, loseUpdate, type CloseResult } from '../../workflows/definitions.js';
+import { accessibleWhere } from '../accessible.js';
+import { requireAuth, type Auth } from '../auth.js';
+import type { RouteDeps } from '../deps.js';
+import { AppError, notFound } from '../errors.js';
+import { leadView, timelineView } from '../serializers.js';
+import { leadSubject } from '../subjects.js';
+
+const phone = z
+  .string()
+  .trim()
+  .max(32)
+  .transform((value, ctx) => {
+    const parsed = parsePhoneNumberFromString(value, 'US');
+    if (!parsed?.isValid()) {
+      ctx.addIssue({ code: 'custom', message: 'must be a valid phone number, such as +1 202 555 0143' });
+      return z.NEVER;
+    }
+    return parsed.number;
+  });
+
+const createBody = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200),
+    email: z.string().trim().toLowerCase().email().max(254).optional(),
+    phone: phone.optional(),
+    source: z.string().trim().min(1).max(100).default('manual'),
+    teamId: z.uuid().optional(),
+    priority: z.enum(priorities).default('normal'),
+    value: z.number().nonnegative().max(9_999_999_999).optional(),
+    notes: z.string().max(5_000).optional(),
+  })
+  .refine((body) => body.email || body.phone, { message: 'give an email or a phone number', path: ['email'] });
+
+const listQuery = z.strictObject({
+  status: z
+    .string()
+    .transform((s) => s.split(','))
+    .pipe(z.array(z.enum(leadStatuses)))
+    .optional(),
+  assigneeId: z.uuid().optional(),
+  teamId: z.uuid().optional(),
+  q: z.string().trim().max(200).optional(),
+  createdFrom: z.iso.datetime({ offset: true }).optional(),
+  createdTo: z.iso.datetime({ offset: true }).optional(),
+  page: z.coerce.number().int().min(1).max(100_000).default(1),
+  pageSize: z.coerce.number().int().min(1).max(100).default(25),
+});
+
+const contactBody = z.strictObject({
+  channel: z.enum(contactChannels),
+  outcome: z.string().trim().min(1).max(500),
+  notes: z.string().max(5_000).optional(),
+});
+const convertBody = z.strictObject({ value: z.number().nonnegative().max(9_999_999_999).optional(), notes: z.string().max(5_000).optional() });
+const loseBody = z.strictObject({ reason: z.string().trim().min(1).max(500) });
+const idParam = z.object({ id: z.uuid() });
+
+/** Loads a lead the caller may read, else 404, so ids of other teams' leads reveal nothing. */
+async function readableLead(em: EntityManager, auth: Auth, req: Request): Promise<Lead> {
+  const parsed = idParam.safeParse(req.params);
+  if (!parsed.success) throw notFound('Lead');
+  const lead = await em.findOne(LeadSchema, parsed.data.id, { populate: ['team', 'assignee'] });
+  if (!lead || auth.ability.cannot('read', leadSubject(lead))) throw notFound('Lead');
+  return lead;
+}
+
+function ensureOpen(lead: Lead) {
+  if (isClosed(lead.status)) throw new AppError(409, 'lead_closed', `Lead is already ${lead.status}`);
+}
+
+async function findOpenDuplicate(em: EntityManager, email?: string, phoneNumber?: string) {
+  const keys = [...(email ? [{ email }] : []), ...(phoneNumber ? [{ phone: phoneNumber }] : [])];
+  return em.findOne(LeadSchema, { $or: keys, status: { $in: [...openLeadStatuses] } });
+}
+
+export function leadRoutes({ orm, temporal, config }: RouteDeps): Router {
+  const router = Router();
+  const workflow = (leadId: string) => temporal.workflow.getHandle<typeof leadWorkflow>(leadWorkflowId(leadId));
+  const temporalUrl = (leadId: string) =>
+    `${config.TEMPORAL_UI_URL}/namespaces/${encodeURIComponent(config.TEMPORAL_NAMESPACE)}/workflows/${leadWorkflowId(leadId)}`;
+
+  router.post('/leads', async (req, res) => {
+    const auth = requireAuth(req);
+    const body = createBody.parse(req.body);
+    const teamId = body.teamId ?? auth.user.team?.id;
+    if (!teamId) throw new AppError(400, 'validation_failed', 'Invalid input: teamId', [{ path: 'teamId', message: 'is required for users without a team' }]);
+    const em = orm.em;
+    const team = await em.findOne(TeamSchema, teamId);
+    if (!team) throw new AppError(400, 'validation_failed', 'Invalid input: teamId', [{ path: 'teamId', message: 'no such team' }]);
+    if (auth.ability.cannot('create', { kind: 'Lead', id: '', team: team.id, assignee: null })) {
+      throw new AppError(403, 'forbidden', 'You may not create leads for this team');
+    }
+
+    const duplicate = async () => {
+      const existing = await findOpenDuplicate(em, body.email, body.phone);
+      return new AppError(409, 'duplicate_lead', 'An open lead with this email or phone already exists', { leadId: existing?.id });
+    };
+    if (await findOpenDuplicate(em, body.email, body.phone)) throw await duplicate();
+
+    try {
+      const lead = await em.transactional(async (tx) => {
+        const { teamId: _team, ...fields } = body;
+        const lead = tx.create(LeadSchema, { ...fields, email: body.email ?? null, phone: body.phone ?? null, team: team.id });
+        recordLeadEvent(tx, lead, { type: 'created', actor: auth.user, data: { source: lead.source, by: auth.user.email } });
+        await tx.flush();
+        // Started before commit: if Temporal refuses, the lead is rolled back rather than left without a workflow.
+        await temporal.workflow.start<typeof leadWorkflow>('leadWorkflow', {
+          workflowId: leadWorkflowId(lead.id),
+          taskQueue: config.TEMPORAL_TASK_QUEUE,
+          args: [{ leadId: lead.id }],
+        });
+        return lead;
+      });
+      const created = await em.findOneOrFail(LeadSchema, lead.id, { populate: ['team', 'assignee'], refresh: true });
+      res.status(201).json({ lead: leadView(created) });
+    } catch (error) {
+      if (error instanceof UniqueConstraintViolationException) throw await duplicate();
+      throw error;
+    }
+  });
+
+  router.get('/leads', async (req, res) => {
+    const auth = requireAuth(req);
+    const query = listQuery.parse(req.query);
+    const readable = accessibleWhere(auth.ability, 'read', 'Lead');
+    if (!readable) {
+      res.json({ items: [], total: 0, page: query.page, pageSize: query.pageSize });
+      return;
+    }
+    const filters: Record<string, unknown>[] = [readable];
+    if (query.status) filters.push({ status: { $in: query.status } });
+    if (query.assigneeId) filters.push({ assignee: query.assigneeId });
+    if (query.teamId) filters.push({ team: query.teamId });
+    if (query.q) {
+      const like = `%${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      filters.push({ $or: [{ name: { $ilike: like } }, { email: { $ilike: like } }, { phone: { $like: like } }] });
+    }
+    if (query.createdFrom) filters.push({ createdAt: { $gte: new Date(query.createdFrom) } });
+    if (query.createdTo) filters.push({ createdAt: { $lt: new Date(query.createdTo) } });
+    const [items, total] = await orm.em.findAndCount(LeadSchema, { $and: filters }, {
+      populate: ['team', 'assignee'],
+      orderBy: { createdAt: 'desc', id: 'desc' },
+      limit: query.pageSize,
+      offset: (query.page - 1) * query.pageSize,
+    });
+    res.json({ items: items.map(leadView), total, page: query.page, pageSize: query.pageSize });
+  });
+
+  router.get('/leads/:id', async (req, res) => {
+    const auth = requireAuth(req);
+    const lead = await readableLead(orm.em, auth, req);
+    const events = await orm.em.find(LeadEventSchema, { lead: lead.id }, { populate: ['actor'], orderBy: { at: 'asc' } });
+    const messages = await orm.em.find(MessageSchema, { lead: lead.id }, { orderBy: { createdAt: 'asc' } });
+    const tasks = await orm.em.find(TaskSchema, { lead: lead.id }, { populate: ['assignee'], orderBy: { dueAt: 'asc' } });
+    res.json({
+      lead: leadView(lead),
+      workflow: await describeWorkflow(workflow(lead.id)),
+      timeline: timelineView(events, messages),
+      tasks: tasks.map((task) => ({
+        id: task.id,
+        kind: task.kind,
+        title: task.title,
+        dueAt: task.dueAt,
+        status: task.status,
+        outcome: task.outcome ?? null,
+        assignee: task.assignee ? { id: task.assignee.id, name: task.assignee.name } : null,
+      })),
+      temporalUrl: temporalUrl(lead.id),
+    });
+  });
+
+  router.post('/leads/:id/contact', async (req, res) => {
+    const auth = requireAuth(req);
+    const lead = await orm.em.transactional(async (em) => {
+      const lead = await readableLead(em, auth, req);
+      if (auth.ability.cannot('contact', leadSubject(lead))) throw new AppError(403, 'forbidden', 'You may not log contact on this lead');
+      const body = contactBody.parse(req.body);
+      ensureOpen(lead);
+      const first = !lead.firstContactAt;
+      const now = new Date();
+      if (first) lead.firstContactAt = now;
+      if (lead.status === 'new' || lead.status === 'assigned') lead.status = 'contacted';
+      const tasks = await em.find(TaskSchema, { lead: lead.id, kind: 'first_contact', status: 'open' });
+      for (const task of tasks) Object.assign(task, { status: 'done', outcome: body.outcome, completedAt: now });
+      recordLeadEvent(em, lead, { type: 'contacted', actor: auth.user, data: { ...body, first } });
+      await em.flush();
+      // Inside the transaction: if Temporal cannot be told, the contact is not recorded either.
+      await workflow(lead.id).signal(contactedSignal, { byUserId: auth.user.id, at: now.toISOString() });
+      return lead;
+    });
+    res.json({ lead: leadView(lead) });
+  });
+
+  const close = (action: 'convert' | 'lose', run: (req: Request, auth: Auth, handle: WorkflowHandle<typeof leadWorkflow>) => Promise<CloseResult>) =>
+    async (req: Request, res: Response) => {
+      const auth = requireAuth(req);
+      const lead = await readableLead(orm.em, auth, req);
+      if (auth.ability.cannot(action, leadSubject(lead))) throw new AppError(403, 'forbidden', `You may not ${action} this lead`);
+      ensureOpen(lead);
+      try {
+        await run(req, auth, workflow(lead.id));
+      } catch (error) {
+        // The workflow's validator refuses a lead that closed in the meantime.
+        if (error instanceof WorkflowUpdateFailedError) throw new AppError(409, 'lead_closed', error.cause?.message ?? 'Lead is already closed');
+        throw error;
+      }
+      const closed = await orm.em.findOneOrFail(LeadSchema, lead.id, { populate: ['team', 'assignee'], refresh: true });
+      res.json({ lead: leadView(closed) });
+    };
+
+  router.post('/leads/:id/convert', close('convert', (req, auth, handle) => {
+    const body = convertBody.parse(req.body);
+    return handle.executeUpdate(convertUpdate, { args: [{ byUserId: auth.user.id, ...body }] });
+  }));
+
+  router.post('/leads/:id/lose', close('lose', (req, auth, handle) => {
+    const body = loseBody.parse(req.body);
+    return handle.executeUpdate(loseUpdate, { args: [{ byUserId: auth.user.id, ...body }] });
+  }));
+
+  return router;
+}
+
+/** The workflow as Temporal sees it; null parts where the server cannot say (it is down, or the run is gone). */
+async function describeWorkflow(handle: WorkflowHandle<typeof leadWorkflow>) {
+  try {
+    const description = await handle.describe();
+    const explain = await handle.query(explainQuery).catch(() => null);
+    return { id: handle.workflowId, runId: description.runId, status: description.status.name, explain };
+  } catch {
+    return { id: handle.workflowId, runId: null, status: 'UNKNOWN', explain: null };
+  }
+}

@@ -1,0 +1,70 @@
+import type { Lead, LeadEvent, Message, User } from '../db/entities.js';
+
+export function userView(user: User) {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    role: user.role,
+    teamId: user.team?.id ?? null,
+    phone: user.phone ?? null,
+    active: user.active,
+    capacity: user.capacity,
+  };
+}
+
+const person = (user: User | null | undefined) =>
+  user ? { id: user.id, name: user.name, email: user.email } : null;
+
+/** Needs `team` and `assignee` populated. */
+export function leadView(lead: Lead) {
+  return {
+    id: lead.id,
+    name: lead.name,
+    email: lead.email ?? null,
+    phone: lead.phone ?? null,
+    source: lead.source,
+    status: lead.status,
+    priority: lead.priority,
+    escalationLevel: lead.escalationLevel,
+    value: lead.value ?? null,
+    notes: lead.notes ?? null,
+    team: { id: lead.team.id, name: lead.team.name },
+    assignee: person(lead.assignee),
+    firstContactAt: lead.firstContactAt ?? null,
+    convertedAt: lead.convertedAt ?? null,
+    lostAt: lead.lostAt ?? null,
+    lostReason: lead.lostReason ?? null,
+    smsOptOut: lead.smsOptOut,
+    emailOptOut: lead.emailOptOut,
+    createdAt: lead.createdAt,
+    updatedAt: lead.updatedAt,
+  };
+}
+
+/** Events and messages merged into one list, oldest first. Needs event `actor` populated. */
+export function timelineView(events: LeadEvent[], messages: Message[]) {
+  const items = [
+    ...events.map((event) => ({
+      kind: 'event' as const,
+      id: event.id,
+      type: event.type,
+      at: event.at,
+      actor: event.actor ? person(event.actor) : { id: null, name: 'Workflow', email: null },
+      policyVersion: event.policyVersion ?? null,
+      data: event.data,
+    })),
+    ...messages.map((message) => ({
+      kind: 'message' as const,
+      id: message.id,
+      type: `${message.channel}_${message.direction}`,
+      at: message.createdAt,
+      channel: message.channel,
+      direction: message.direction,
+      to: message.to,
+      status: message.status,
+      body: message.body,
+    })),
+  ];
+  return items.sort((a, b) => a.at.getTime() - b.at.getTime());
+}

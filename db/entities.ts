@@ -1,0 +1,227 @@
+import { randomUUID } from 'node:crypto';
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import {
+  leadStatuses,
+  priorities,
+  roles,
+  taskKinds,
+  taskStatuses,
+} from '../domain/lead.js';
+import type { BusinessCalendar } from '../domain/businessHours.js';
+import type { PolicyRules } from '../domain/policy.js';
+
+const id = () => p.uuid().primary().onCreate(() => randomUUID());
+const createdAt = () => p.datetime().onCreate(() => new Date());
+const updatedAt = () => p.datetime().onCreate(() => new Date()).onUpdate(() => new Date());
+
+/** Per-weekday opening hours (split shifts are several ranges) and closed dates, in the team's timezone. */
+export type BusinessHours = Omit<BusinessCalendar, 'timezone'>;
+
+export const TeamSchema = defineEntity({
+  name: 'Team',
+  properties: {
+    id: id(),
+    name: p.string().length(100).unique(),
+    timezone: p.string().length(64),
+    businessHours: p.json<BusinessHours>(),
+    manager: () => p.manyToOne(UserSchema).nullable().deleteRule('set null'),
+    policy: () => p.manyToOne(PolicySchema).nullable().deleteRule('set null'),
+    createdAt: createdAt(),
+  },
+});
+export type Team = InferEntity<typeof TeamSchema>;
+
+export const UserSchema = defineEntity({
+  name: 'User',
+  tableName: 'app_user',
+  properties: {
+    id: id(),
+    /** Stored lower-cased, which makes the unique index case-insensitive. */
+    email: p.string().length(254).unique(),
+    name: p.string().length(200),
+    role: p.enum(roles),
+    team: () => p.manyToOne(TeamSchema).nullable().deleteRule('set null'),
+    phone: p.string().length(20).nullable(),
+    passwordHash: p.string().hidden().lazy(),
+    active: p.boolean().default(true),
+    outOfOfficeFrom: p.datetime().nullable(),
+    outOfOfficeUntil: p.datetime().nullable(),
+    capacity: p.integer().default(25),
+    notifyBy: p.array<'sms' | 'email'>().default(['email']),
+    /** The person's own hours when they differ from the team's; null means the team's. */
+    workingHours: p.json<BusinessHours>().nullable(),
+    /** Round-robin rotation state: the least recently assigned eligible person goes next. */
+    lastAssignedAt: p.datetime().nullable(),
+    createdAt: createdAt(),
+  },
+  indexes: [{ properties: ['team', 'role'] }],
+});
+export type User = InferEntity<typeof UserSchema>;
+
+export const PolicySchema = defineEntity({
+  name: 'Policy',
+  properties: {
+    id: id(),
+    team: () => p.manyToOne(TeamSchema).deleteRule('cascade'),
+    name: p.string().length(100),
+    currentVersion: p.integer(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  uniques: [{ properties: ['team', 'name'] }],
+});
+export type Policy = InferEntity<typeof PolicySchema>;
+
+/** One immutable saved version of a policy's rules. */
+export const PolicyVersionSchema = defineEntity({
+  name: 'PolicyVersion',
+  properties: {
+    id: id(),
+    policy: () => p.manyToOne(PolicySchema).deleteRule('cascade'),
+    version: p.integer(),
+    rules: p.json<PolicyRules>(),
+    createdBy: () => p.manyToOne(UserSchema).nullable().deleteRule('set null'),
+    createdAt: createdAt(),
+  },
+  uniques: [{ properties: ['policy', 'version'] }],
+});
+export type PolicyVersion = InferEntity<typeof PolicyVersionSchema>;
+
+export const LeadSchema = defineEntity({
+  name: 'Lead',
+  properties: {
+    id: id(),
+    name: p.string().length(200),
+    /** Lower-cased; with `phone` (E.164) the dedupe key of open leads. */
+    email: p.string().length(254).nullable(),
+    phone: p.string().length(20).nullable(),
+    source: p.string().length(100).default('manual'),
+    team: () => p.manyToOne(TeamSchema),
+    assignee: () => p.manyToOne(UserSchema).nullable().deleteRule('set null'),
+    status: p.enum(leadStatuses).default('new'),
+    priority: p.enum(priorities).default('normal'),
+    escalationLevel: p.integer().default(0),
+    value: p.decimal('number').precision(12).scale(2).nullable(),
+    notes: p.text().nullable(),
+    timezone: p.string().length(64).nullable(),
+    firstContactAt: p.datetime().nullable(),
+    convertedAt: p.datetime().nullable(),
+    lostAt: p.datetime().nullable(),
+    lostReason: p.string().length(500).nullable(),
+    smsOptOut: p.boolean().default(false),
+    emailOptOut: p.boolean().default(false),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  indexes: [
+    { properties: ['team', 'status', 'createdAt'] },
+    { properties: ['assignee', 'status', 'createdAt'] },
+    { properties: ['status', 'createdAt'] },
+    { properties: ['createdAt'] },
+  ],
+  uniques: [
+    // Dedupe: at most one open lead per email and per phone; closed leads may repeat.
+    {
+      name: 'lead_open_email_unique',
+      expression: `create unique index "lead_open_email_unique" on "lead" ("email") where "status" in ('new', 'assigned', 'contacted') and "email" is not null`,
+    },
+    {
+      name: 'lead_open_phone_unique',
+      expression: `create unique index "lead_open_phone_unique" on "lead" ("phone") where "status" in ('new', 'assigned', 'contacted') and "phone" is not null`,
+    },
+  ],
+});
+export type Lead = InferEntity<typeof LeadSchema>;
+
+export const TaskSchema = defineEntity({
+  name: 'Task',
+  properties: {
+    id: id(),
+    lead: () => p.manyToOne(LeadSchema).deleteRule('cascade'),
+    /** Copied from the lead so a manager's inbox is one indexed query. */
+    team: () => p.manyToOne(TeamSchema),
+    assignee: () => p.manyToOne(UserSchema).nullable().deleteRule('set null'),
+    kind: p.enum(taskKinds),
+    title: p.string().length(200),
+    dueAt: p.datetime(),
+    status: p.enum(taskStatuses).default('open'),
+    outcome: p.string().length(500).nullable(),
+    completedAt: p.datetime().nullable(),
+    /** Set by the workflow (workflow id and step), so a retried activity finds the task it made. */
+    idempotencyKey: p.string().length(200).nullable().unique(),
+    createdAt: createdAt(),
+  },
+  indexes: [
+    { properties: ['assignee', 'status', 'dueAt'] },
+    { properties: ['team', 'status', 'dueAt'] },
+    { properties: ['lead', 'status'] },
+  ],
+});
+export type Task = InferEntity<typeof TaskSchema>;
+
+export const MessageSchema = defineEntity({
+  name: 'Message',
+  properties: {
+    id: id(),
+    lead: () => p.manyToOne(LeadSchema).nullable().deleteRule('cascade'),
+    channel: p.enum(['sms', 'email'] as const),
+    direction: p.enum(['outbound', 'inbound'] as const),
+    to: p.string().length(254),
+    from: p.string().length(254),
+    template: p.string().length(100).nullable(),
+    body: p.text(),
+    providerId: p.string().length(100).nullable(),
+    status: p.enum(['queued', 'sent', 'delivered', 'failed', 'suppressed', 'received'] as const),
+    error: p.text().nullable(),
+    idempotencyKey: p.string().length(200).nullable().unique(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  indexes: [{ properties: ['lead', 'createdAt'] }, { properties: ['providerId'] }],
+});
+export type Message = InferEntity<typeof MessageSchema>;
+
+/** The timeline and audit trail: one row per state change, message, escalation, assignment or policy change. */
+export const LeadEventSchema = defineEntity({
+  name: 'LeadEvent',
+  properties: {
+    id: id(),
+    lead: () => p.manyToOne(LeadSchema).deleteRule('cascade'),
+    type: p.string().length(50),
+    /** A user, or null when the workflow or the system acted. */
+    actor: () => p.manyToOne(UserSchema).nullable().deleteRule('set null'),
+    actorKind: p.enum(['user', 'workflow', 'system'] as const),
+    data: p.json<Record<string, unknown>>(),
+    policyVersion: p.integer().nullable(),
+    idempotencyKey: p.string().length(200).nullable().unique(),
+    at: p.datetime().onCreate(() => new Date()),
+  },
+  indexes: [{ properties: ['lead', 'at'] }, { properties: ['type', 'at'] }],
+});
+export type LeadEvent = InferEntity<typeof LeadEventSchema>;
+
+export const OptOutSchema = defineEntity({
+  name: 'OptOut',
+  properties: {
+    id: id(),
+    /** E.164 phone or lower-cased email. */
+    address: p.string().length(254),
+    channel: p.enum(['sms', 'email'] as const),
+    source: p.enum(['stop_keyword', 'unsubscribe', 'manual'] as const),
+    at: p.datetime().onCreate(() => new Date()),
+  },
+  uniques: [{ properties: ['address', 'channel'] }],
+});
+export type OptOut = InferEntity<typeof OptOutSchema>;
+
+export const entities = [
+  TeamSchema,
+  UserSchema,
+  PolicySchema,
+  PolicyVersionSchema,
+  LeadSchema,
+  TaskSchema,
+  MessageSchema,
+  LeadEventSchema,
+  OptOutSchema,
+];

@@ -1,0 +1,162 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { searchAttributes } from '../../workflows/definitions.js';
+
+const CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
+
+/** Outside any clone, so every checkout on this machine reuses one build. */
+export const toolsDir = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'leadline', 'bin');
+
+const say = (line: string) => console.log(`[temporal] ${line}`);
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function onPath(name: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && isExecutable(join(dir, name))) return join(dir, name);
+  }
+  return null;
+}
+
+function goInstall(extraEnv: NodeJS.ProcessEnv): boolean {
+  const result = spawnSync('go', ['install', CLI_MODULE], {
+    stdio: 'inherit',
+    env: { ...process.env, GOBIN: toolsDir, ...extraEnv },
+  });
+  return result.status === 0;
+}
+
+/**
+ * The `temporal` CLI: one on PATH, else the cached build, else a fresh `go install` into the cache.
+ * Null means none can be had here; the caller then falls back to the SDK's download.
+ */
+export function findTemporalBinary(): string | null {
+  const fromPath = onPath('temporal');
+  if (fromPath) {
+    say(`using ${fromPath} (on PATH)`);
+    return fromPath;
+  }
+  const cached = join(toolsDir, 'temporal');
+  if (isExecutable(cached)) {
+    say(`using ${cached} (cached build)`);
+    return cached;
+  }
+  if (!onPath('go')) {
+    say('no temporal on PATH, no cached build and no Go toolchain to build one');
+    return null;
+  }
+  mkdirSync(toolsDir, { recursive: true });
+  say(`building ${CLI_MODULE} into ${toolsDir} (a few minutes, once per machine)`);
+  if (!goInstall({})) {
+    say('go install failed; the module checksums may not be verifiable here, retrying with GONOSUMDB=*');
+    if (!goInstall({ GONOSUMDB: '*', GOFLAGS: '-mod=mod' })) return null;
+  }
+  say(`using ${cached} (just built)`);
+  return cached;
+}
+
+export interface DevServerOptions {
+  port: number;
+  /** The Web UI; omitted for a headless server (tests). */
+  uiPort?: number;
+  /** SQLite file that keeps workflows across restarts; omitted for an in-memory server. */
+  dbFile?: string;
+  log?: (line: string) => void;
+}
+
+export interface RunningTemporal {
+  address: string;
+  stop(): Promise<void>;
+}
+
+function devServerArgs(options: DevServerOptions): string[] {
+  const args = ['--ip', '127.0.0.1', '--namespace', 'default', '--log-level', 'warn'];
+  args.push('--dynamic-config-value', 'frontend.enableServerVersionCheck=false');
+  for (const key of Object.values(searchAttributes)) args.push('--search-attribute', `${key.name}=${key.type}`);
+  if (options.dbFile) args.push('--db-filename', options.dbFile);
+  if (options.uiPort) args.push('--ui-port', String(options.uiPort));
+  else args.push('--headless');
+  return args;
+}
+
+export async function waitForTemporal(address: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      try {
+        await connection.workflowService.getSystemInfo({});
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (error) {
+      lastError = error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  throw new Error(`Temporal at ${address} did not come up: ${String(lastError)}`);
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** Starts `temporal server start-dev` with Leadline's search attributes and waits until it answers. */
+export async function startTemporalDevServer(options: DevServerOptions): Promise<RunningTemporal> {
+  const address = `127.0.0.1:${options.port}`;
+  const log = options.log ?? ((line) => say(line));
+  const binary = findTemporalBinary();
+  if (!binary) {
+    log('falling back to the SDK download of the dev server (needs the internet)');
+    const env = await TestWorkflowEnvironment.createLocal({
+      server: {
+        ip: '127.0.0.1',
+        port: options.port,
+        ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : {}),
+        ...(options.dbFile ? { dbFilename: options.dbFile } : {}),
+        searchAttributes: Object.values(searchAttributes),
+        extraArgs: ['--dynamic-config-value', 'frontend.enableServerVersionCheck=false'],
+      },
+    });
+    return { address, stop: () => env.teardown() };
+  }
+  const child = spawn(binary, ['server', 'start-dev', '--port', String(options.port), ...devServerArgs(options)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const forward = (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach(log);
+  child.stdout?.on('data', forward);
+  child.stderr?.on('data', forward);
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`temporal server exited with code ${code}`))),
+  );
+  exited.catch(() => undefined);
+  await Promise.race([waitForTemporal(address), exited]);
+  const stop = () => {
+    // Its shutdown chatter (dial errors as services go down) is noise, not news.
+    child.stdout?.off('data', forward);
+    child.stderr?.off('data', forward);
+    return stopChild(child);
+  };
+  return { address, stop };
+}

@@ -1,0 +1,188 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import { LeadEventSchema, LeadSchema, UserSchema } from '../db/entities.js';
+import { leadWorkflowId } from '../domain/lead.js';
+import { eventually, startHarness, type Harness } from './harness.js';
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness();
+});
+
+afterAll(() => h.stop());
+
+const createLead = (auth: string, body: Record<string, unknown>) =>
+  request(h.app).post('/api/leads').set('Authorization', auth).send(body);
+
+describe('signing in', () => {
+  it('when the password is right, then it returns a token, the user and their CASL rules, and sets the session cookie', async () => {
+    const res = await request(h.app)
+      .post('/api/auth/login')
+      .send({ email: 'North.Rep1@LeadLine.test', password: 'leadline' })
+      .expect(200);
+    expect(res.body.user).toMatchObject({ email: 'north.rep1@leadline.test', role: 'staff' });
+    expect(res.body.token).toEqual(expect.any(String));
+    expect(res.body.rules).toEqual(expect.arrayContaining([expect.objectContaining({ subject: 'Lead', conditions: { assignee: res.body.user.id } })]));
+    expect(res.body.user).not.toHaveProperty('passwordHash');
+    const cookie = res.headers['set-cookie']?.[0] ?? '';
+    expect(cookie).toMatch(/^leadline_session=.+HttpOnly/);
+
+    const me = await request(h.app).get('/api/me').set('Cookie', cookie.split(';')[0] ?? '').expect(200);
+    expect(me.body.user.email).toBe('north.rep1@leadline.test');
+  });
+
+  it('when the password is wrong or the user unknown, then both get the same 401', async () => {
+    const wrong = await request(h.app).post('/api/auth/login').send({ email: 'north.rep1@leadline.test', password: 'nope' }).expect(401);
+    const unknown = await request(h.app).post('/api/auth/login').send({ email: 'nobody@leadline.test', password: 'nope' }).expect(401);
+    expect(wrong.body).toEqual(unknown.body);
+    expect(wrong.body.error.code).toBe('invalid_credentials');
+  });
+
+  it('when a user is deactivated, then their token stops working', async () => {
+    const auth = await h.login('north.rep3@leadline.test');
+    await request(h.app).get('/api/me').set('Authorization', auth).expect(200);
+    const em = h.orm.em.fork();
+    const user = await em.findOneOrFail(UserSchema, { email: 'north.rep3@leadline.test' });
+    user.active = false;
+    await em.flush();
+    const res = await request(h.app).get('/api/me').set('Authorization', auth).expect(401);
+    expect(res.body.error.code).toBe('unauthenticated');
+    user.active = true;
+    await em.flush();
+  });
+
+  it('without a session or with a forged token, then the API answers 401', async () => {
+    await request(h.app).get('/api/me').expect(401);
+    await request(h.app).get('/api/leads').set('Authorization', 'Bearer not.a.token').expect(401);
+  });
+});
+
+describe('creating leads', () => {
+  it('when the input is bad, then it answers 400 with every wrong field and writes nothing', async () => {
+    const auth = await h.login('north.manager@leadline.test');
+    const before = await h.orm.em.fork().count(LeadSchema);
+    const res = await createLead(auth, { name: '', email: 'not-an-email', phone: '12', priority: 'whenever', extra: 1 }).expect(400);
+    expect(res.body.error.code).toBe('validation_failed');
+    const paths = (res.body.error.details as { path: string }[]).map((d) => d.path).sort();
+    expect(paths).toEqual(['email', 'extra', 'name', 'phone', 'priority']);
+    expect(await h.orm.em.fork().count(LeadSchema)).toBe(before);
+  });
+
+  it('when the body is not JSON, then it answers 400 invalid_json', async () => {
+    const auth = await h.login('north.manager@leadline.test');
+    const res = await request(h.app).post('/api/leads').set('Authorization', auth).set('Content-Type', 'application/json').send('{"name":').expect(400);
+    expect(res.body.error.code).toBe('invalid_json');
+  });
+
+  it('when an open lead has the same email or phone, then it answers 409 with the existing lead', async () => {
+    const auth = await h.login('north.manager@leadline.test');
+    const first = await createLead(auth, { name: 'Dup One', email: 'dup@example.com' }).expect(201);
+    const byEmail = await createLead(auth, { name: 'Dup Two', email: 'DUP@example.com' }).expect(409);
+    expect(byEmail.body.error).toMatchObject({ code: 'duplicate_lead', details: { leadId: first.body.lead.id } });
+    await createLead(auth, { name: 'Phone One', phone: '+1 202 555 0177' }).expect(201);
+    const byPhone = await createLead(auth, { name: 'Phone Two', phone: '(202) 555-0177' }).expect(409);
+    expect(byPhone.body.error.code).toBe('duplicate_lead');
+  });
+
+  it('when staff create a lead for another team, then it is forbidden', async () => {
+    const auth = await h.login('north.rep1@leadline.test');
+    const south = await request(h.app).get('/api/me').set('Authorization', await h.login('south.manager@leadline.test'));
+    const res = await createLead(auth, { name: 'Elsewhere', email: 'elsewhere@example.com', teamId: south.body.user.teamId }).expect(403);
+    expect(res.body.error.code).toBe('forbidden');
+  });
+
+  it('when leads arrive together, then round robin spreads them evenly across the team', async () => {
+    const auth = await h.login('admin@leadline.test');
+    const north = (await request(h.app).get('/api/me').set('Authorization', await h.login('north.manager@leadline.test'))).body.user.teamId;
+    const created = await Promise.all(
+      Array.from({ length: 9 }, (_, i) => createLead(auth, { name: `Burst ${i}`, email: `burst${i}@example.com`, teamId: north }).expect(201)),
+    );
+    const ids = created.map((res) => res.body.lead.id as string);
+    const leads = await eventually(async () => {
+      const rows = await h.orm.em.fork().find(LeadSchema, { id: { $in: ids } });
+      return rows.every((lead) => lead.assignee) ? rows : null;
+    });
+    const perRep = new Map<string, number>();
+    for (const lead of leads) perRep.set(lead.assignee!.id, (perRep.get(lead.assignee!.id) ?? 0) + 1);
+    const counts = [...perRep.values()].sort();
+    // Earlier tests in this file assigned a few leads already, so allow the rotation to start anywhere.
+    expect(counts.length).toBe(3);
+    expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('reading leads', () => {
+  let northLead: string;
+  let southLead: string;
+
+  beforeAll(async () => {
+    const north = await createLead(await h.login('north.manager@leadline.test'), { name: 'Visible North', email: 'vn@example.com' }).expect(201);
+    const south = await createLead(await h.login('south.manager@leadline.test'), { name: 'Visible South', email: 'vs@example.com' }).expect(201);
+    northLead = north.body.lead.id;
+    southLead = south.body.lead.id;
+    await eventually(async () => {
+      const rows = await h.orm.em.fork().find(LeadSchema, { id: { $in: [northLead, southLead] }, status: 'assigned' });
+      return rows.length === 2;
+    });
+  });
+
+  const listIds = async (auth: string, query = '') => {
+    const res = await request(h.app).get(`/api/leads?pageSize=100${query}`).set('Authorization', auth).expect(200);
+    return { ids: (res.body.items as { id: string }[]).map((l) => l.id), body: res.body };
+  };
+
+  it('when staff list leads, then they see only leads assigned to them', async () => {
+    const lead = await h.orm.em.fork().findOneOrFail(LeadSchema, northLead, { populate: ['assignee'] });
+    const assignee = lead.assignee!.email;
+    const { ids, body } = await listIds(await h.login(assignee));
+    expect(ids).toContain(northLead);
+    expect(ids).not.toContain(southLead);
+    const rows = await h.orm.em.fork().find(LeadSchema, { id: { $in: ids } }, { populate: ['assignee'] });
+    expect(rows.every((row) => row.assignee?.email === assignee)).toBe(true);
+    expect(body.total).toBe(ids.length);
+  });
+
+  it("when a manager lists or opens leads, then they see their team's and get 404 for another team's", async () => {
+    const auth = await h.login('north.manager@leadline.test');
+    const { ids } = await listIds(auth);
+    expect(ids).toContain(northLead);
+    expect(ids).not.toContain(southLead);
+    const detail = await request(h.app).get(`/api/leads/${northLead}`).set('Authorization', auth).expect(200);
+    expect(detail.body.workflow.id).toBe(leadWorkflowId(northLead));
+    expect(detail.body.timeline.map((item: { type: string }) => item.type)).toEqual(expect.arrayContaining(['created', 'assigned']));
+    const hidden = await request(h.app).get(`/api/leads/${southLead}`).set('Authorization', auth).expect(404);
+    expect(hidden.body.error.code).toBe('not_found');
+    await request(h.app).get('/api/leads/not-a-uuid').set('Authorization', auth).expect(404);
+  });
+
+  it('when ops list leads, then they see every team but may not change a lead', async () => {
+    const auth = await h.login('ops@leadline.test');
+    const { ids } = await listIds(auth);
+    expect(ids).toEqual(expect.arrayContaining([northLead, southLead]));
+    const res = await request(h.app).post(`/api/leads/${northLead}/contact`).set('Authorization', auth).send({ channel: 'phone', outcome: 'x' }).expect(403);
+    expect(res.body.error.code).toBe('forbidden');
+    expect(await h.orm.em.fork().count(LeadEventSchema, { lead: northLead, type: 'contacted' })).toBe(0);
+  });
+
+  it('when filtering by status, text and page, then the list and total follow the filters', async () => {
+    const auth = await h.login('admin@leadline.test');
+    const { ids } = await listIds(auth, '&q=visible');
+    expect(ids.sort()).toEqual([northLead, southLead].sort());
+    const page = await request(h.app).get('/api/leads?q=visible&pageSize=1&page=2').set('Authorization', auth).expect(200);
+    expect(page.body).toMatchObject({ total: 2, page: 2, pageSize: 1 });
+    expect(page.body.items).toHaveLength(1);
+    const none = await listIds(auth, '&status=converted&q=visible');
+    expect(none.ids).toEqual([]);
+    const bad = await request(h.app).get('/api/leads?status=sleeping').set('Authorization', auth).expect(400);
+    expect(bad.body.error.details[0].path).toBe('status.0');
+  });
+});
+
+describe('health', () => {
+  it('answers liveness and readiness with both Postgres and Temporal checked', async () => {
+    await request(h.app).get('/healthz').expect(200, { status: 'ok' });
+    const ready = await request(h.app).get('/readyz').expect(200);
+    expect(ready.body).toEqual({ status: 'ready', checks: { postgres: { ok: true }, temporal: { ok: true } } });
+  });
+});

@@ -1,0 +1,7 @@
+// Jest loads global setup with Node's own loader, not its transform, so TypeScript comes in through tsx.
+import { tsImport } from 'tsx/esm/api';
+
+export default async function globalSetup() {
+  const { default: startServices } = await tsImport('./start-services.ts', import.meta.url);
+  await startServices();
+}

@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import type { Express } from 'express';
+import request from 'supertest';
+import { createApp } from '../api/app.js';
+import type { AppDeps } from '../api/deps.js';
+import { databaseUrl, ensureDatabase } from '../db/databases.js';
+import { PolicySchema, PolicyVersionSchema, TeamSchema, UserSchema } from '../db/entities.js';
+import { initORM, type MikroORM } from '../db/orm.js';
+import { DEMO_PASSWORD, DemoSeeder } from '../db/seeders/DemoSeeder.js';
+import { defaultPolicyRules, type PolicyRules } from '../domain/policy.js';
+import { createLeadWorker } from '../worker.js';
+import { testServices } from './services.js';
+
+export interface Harness {
+  orm: MikroORM;
+  app: Express;
+  config: AppDeps['config'];
+  temporal: Client;
+  /** Signs in a demo user and returns the Bearer header value. */
+  login(email: string): Promise<string>;
+  /** Saves a new version of a team's policy with these rules merged over the defaults. */
+  setPolicy(teamName: string, rules: Partial<PolicyRules>): Promise<void>;
+  userId(email: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+let runtimeInstalled = false;
+
+/**
+ * A fresh database copied from the migrated template and seeded with the demo data, a worker on
+ * its own task queue and the API app around both: one per test file, all on the shared servers.
+ */
+export async function startHarness(): Promise<Harness> {
+  const services = testServices();
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    runtimeInstalled = true;
+  }
+  const name = `test_${randomUUID().replace(/-/g, '')}`;
+  await ensureDatabase(services.postgresUrl, name, services.templateDatabase);
+  const orm = await initORM(databaseUrl(services.postgresUrl, name));
+  await orm.seeder.seed(DemoSeeder);
+
+  const taskQueue = `leads-${name}`;
+  const workerConnection = await NativeConnection.connect({ address: services.temporalAddress });
+  const worker = await createLeadWorker({
+    orm,
+    connection: workerConnection,
+    namespace: 'default',
+    taskQueue,
+    workflowBundlePath: services.workflowBundlePath,
+  });
+  const running = worker.run();
+
+  const connection = await Connection.connect({ address: services.temporalAddress });
+  const temporal = new Client({ connection, namespace: 'default' });
+  const config: AppDeps['config'] = {
+    NODE_ENV: 'test',
+    TEMPORAL_NAMESPACE: 'default',
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    TEMPORAL_UI_URL: 'http://localhost:8233',
+    JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256',
+  };
+  const app = createApp({ orm, temporal, config });
+
+  return {
+    orm,
+    app,
+    config,
+    temporal,
+    async login(email) {
+      const res = await request(app).post('/api/auth/login').send({ email, password: DEMO_PASSWORD }).expect(200);
+      return `Bearer ${(res.body as { token: string }).token}`;
+    },
+    async setPolicy(teamName, rules) {
+      const em = orm.em.fork();
+      const team = await em.findOneOrFail(TeamSchema, { name: teamName }, { populate: ['policy'] });
+      const policy = await em.findOneOrFail(PolicySchema, team.policy?.id ?? '');
+      policy.currentVersion += 1;
+      em.create(PolicyVersionSchema, { policy, version: policy.currentVersion, rules: { ...defaultPolicyRules, ...rules } });
+      await em.flush();
+    },
+    async userId(email) {
+      return (await orm.em.fork().findOneOrFail(UserSchema, { email })).id;
+    },
+    async stop() {
+      worker.shutdown();
+      await running;
+      await workerConnection.close();
+      await connection.close();
+      await orm.close();
+    },
+  };
+}
+
+/** Polls `probe` until it returns something truthy or the time runs out. */
+export async function eventually<T>(probe: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

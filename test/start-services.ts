@@ -1,0 +1,58 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { databaseUrl, ensureDatabase } from '../db/databases.js';
+import { initORM, migrate } from '../db/orm.js';
+import { startEmbeddedPostgres } from '../scripts/services/postgres.js';
+import { startTemporalDevServer } from '../scripts/services/temporal.js';
+import { workflowsPath } from '../worker.js';
+import { freePort, publishServices, scratchDir } from './services.js';
+import stopServices from './stop-services.js';
+
+const TEMPLATE = 'leadline_template';
+
+/**
+ * One embedded Postgres, one Temporal dev server and one workflow bundle for the whole run.
+ * Each test file then copies the migrated template database and runs its own worker.
+ */
+export default async function startServices(): Promise<void> {
+  const scratch = scratchDir('leadline-test-');
+  const [pgPort, temporalPort] = await Promise.all([freePort(), freePort()]);
+  const [postgres, temporal] = await Promise.all([
+    startEmbeddedPostgres({ dataDir: join(scratch.path, 'pg'), port: pgPort, persistent: false }),
+    startTemporalDevServer({ port: temporalPort, log: () => undefined }),
+  ]);
+
+  globalThis.__leadlineTestServices = { postgres, temporal, scratch };
+  try {
+    const serverUrl = postgres.url('postgres');
+    await ensureDatabase(serverUrl, TEMPLATE);
+    const orm = await initORM(databaseUrl(serverUrl, TEMPLATE));
+    await migrate(orm);
+    await orm.close();
+
+    const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+    const workflowBundlePath = join(scratch.path, 'workflow-bundle.js');
+    writeFileSync(workflowBundlePath, code);
+    publishServices({ postgresUrl: serverUrl, templateDatabase: TEMPLATE, temporalAddress: temporal.address, workflowBundlePath });
+  } catch (error) {
+    // Jest skips global teardown when setup fails; leave no servers behind.
+    await stopServices();
+    throw error;
+  }
+}
+
+const quietLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+};
+
+declare global {
+  var __leadlineTestServices:
+    | { postgres: { stop(): Promise<void> }; temporal: { stop(): Promise<void> }; scratch: { remove(): void } }
+    | undefined;
+}

@@ -1,0 +1,125 @@
+/**
+ * The one HTTP client of the app. The session lives in an httpOnly cookie the API sets at sign-in,
+ * so requests only need to send cookies; there is no token to keep.
+ */
+import { START_LOCATION } from 'vue-router';
+import { router } from './router';
+import { useSessionStore } from './stores/session';
+import type {
+  ContactInput,
+  ConvertInput,
+  Lead,
+  LeadDetail,
+  LeadPage,
+  LeadQuery,
+  LoseInput,
+  NewLead,
+  Session,
+} from './types';
+
+/** One field's problem, as the API reports it for `validation_failed`. */
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+/** Every failed request, with the server's `{ error: { code, message, details } }` when it sent one. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  /** Field messages keyed by field path (`''` for the whole body); empty unless the input was refused. */
+  fieldErrors(): Record<string, string> {
+    if (this.code !== 'validation_failed' || !Array.isArray(this.details)) return {};
+    const errors: Record<string, string> = {};
+    for (const issue of this.details as FieldIssue[]) {
+      // The first message per field is enough to act on.
+      errors[issue.path] ??= issue.message;
+    }
+    return errors;
+  }
+}
+
+/** The message to show for any thrown value. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof ApiError) return error.message;
+  if (error instanceof Error) return error.message;
+  return 'Something went wrong';
+}
+
+type Query = Record<string, string | number | undefined>;
+
+interface RequestOptions {
+  body?: unknown;
+  query?: Query;
+  signal?: AbortSignal;
+}
+
+async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  const url = new URL(`/api${path}`, window.location.origin);
+  for (const [key, value] of Object.entries(options.query ?? {})) {
+    if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
+  }
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (options.body !== undefined) headers['Content-Type'] = 'application/json';
+
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      signal: options.signal,
+    });
+  } catch (error) {
+    if (error instanceof DOMException && error.name === 'AbortError') throw error;
+    throw new ApiError(0, 'network_error', 'Cannot reach Leadline. Check your connection and try again.');
+  }
+
+  if (response.status === 204) return undefined as T;
+  const payload: unknown = await response.json().catch(() => undefined);
+  if (response.ok) return payload as T;
+
+  const error = toApiError(response, payload);
+  if (response.status === 401) onUnauthorized();
+  throw error;
+}
+
+function toApiError(response: Response, payload: unknown): ApiError {
+  const body = (payload as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
+  if (body && typeof body.code === 'string') {
+    return new ApiError(response.status, body.code, typeof body.message === 'string' ? body.message : response.statusText, body.details);
+  }
+  // Not the API's error shape: a proxy or the dev server answered.
+  return new ApiError(response.status, 'http_error', `The server answered ${response.status} ${response.statusText}`.trim());
+}
+
+/** The session is gone (expired, signed out elsewhere, user deactivated): forget it and ask to sign in. */
+function onUnauthorized() {
+  useSessionStore().clear();
+  const current = router.currentRoute.value;
+  // Before the first navigation the route guard does the redirect, with the page that was asked for.
+  if (current === START_LOCATION || current.meta.public) return;
+  void router.replace({ name: 'sign-in', query: { redirect: current.fullPath } });
+}
+
+export const api = {
+  login: (email: string, password: string) => request<Session & { token: string }>('POST', '/auth/login', { body: { email, password } }),
+  logout: () => request<void>('POST', '/auth/logout'),
+  me: () => request<Session>('GET', '/me'),
+
+  listLeads: (query: LeadQuery, signal?: AbortSignal) => request<LeadPage>('GET', '/leads', { query: { ...query }, signal }),
+  getLead: (id: string, signal?: AbortSignal) => request<LeadDetail>('GET', `/leads/${encodeURIComponent(id)}`, { signal }),
+  createLead: (lead: NewLead) => request<{ lead: Lead }>('POST', '/leads', { body: lead }),
+  contactLead: (id: string, input: ContactInput) => request<{ lead: Lead }>('POST', `/leads/${encodeURIComponent(id)}/contact`, { body: input }),
+  convertLead: (id: string, input: ConvertInput) => request<{ lead: Lead }>('POST', `/leads/${encodeURIComponent(id)}/convert`, { body: input }),
+  loseLead: (id: string, input: LoseInput) => request<{ lead: Lead }>('POST', `/leads/${encodeURIComponent(id)}/lose`, { body: input }),
+};

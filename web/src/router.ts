@@ -1,0 +1,49 @@
+import { createRouter, createWebHistory, type LocationQueryValue } from 'vue-router';
+import { useSessionStore } from './stores/session';
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    /** Reachable without a session. */
+    public?: boolean;
+    title?: string;
+  }
+}
+
+export const router = createRouter({
+  history: createWebHistory(),
+  routes: [
+    { path: '/', redirect: { name: 'leads' } },
+    {
+      path: '/sign-in',
+      name: 'sign-in',
+      component: () => import('./pages/SignInPage.vue'),
+      meta: { public: true, title: 'Sign in' },
+    },
+    { path: '/leads', name: 'leads', component: () => import('./pages/LeadsPage.vue'), meta: { title: 'Leads' } },
+    { path: '/leads/:id', name: 'lead', component: () => import('./pages/LeadPage.vue'), props: true, meta: { title: 'Lead' } },
+    { path: '/:unknown(.*)*', redirect: { name: 'leads' } },
+  ],
+});
+
+/** Only paths inside the app, so `?redirect=` cannot send anyone to another site. */
+export function safeRedirect(value: LocationQueryValue | LocationQueryValue[] | undefined): string {
+  const path = Array.isArray(value) ? value[0] : value;
+  return path && path.startsWith('/') && !path.startsWith('//') && !path.startsWith('/sign-in') ? path : '/leads';
+}
+
+router.beforeEach(async (to) => {
+  const session = useSessionStore();
+  try {
+    await session.load();
+  } catch {
+    // The API is unreachable: the sign-in page is the one place that can say so and retry.
+    if (!to.meta.public) return { name: 'sign-in', query: { redirect: to.fullPath } };
+  }
+  if (to.meta.public) return session.signedIn && to.name === 'sign-in' ? safeRedirect(to.query.redirect) : true;
+  if (!session.signedIn) return { name: 'sign-in', query: { redirect: to.fullPath } };
+  return true;
+});
+
+router.afterEach((to) => {
+  document.title = to.meta.title ? `${to.meta.title} · Leadline` : 'Leadline';
+});

@@ -1,0 +1,52 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { MikroORM } from '@mikro-orm/core';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from './activities/index.js';
+import { readConfig } from './config.js';
+import { initORM } from './db/orm.js';
+import { logger } from './logger.js';
+
+export interface WorkerDeps {
+  orm: MikroORM;
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  /** A prebuilt bundle (tests build one per run); otherwise the workflows are bundled at start. */
+  workflowBundlePath?: string;
+}
+
+const workflowsSource = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+/** The TypeScript source in a checkout, the compiled JavaScript in a production build. */
+export const workflowsPath = existsSync(workflowsSource) ? workflowsSource : workflowsSource.replace(/\.ts$/, '.js');
+
+export function createLeadWorker({ orm, connection, namespace, taskQueue, workflowBundlePath }: WorkerDeps): Promise<Worker> {
+  return Worker.create({
+    connection,
+    namespace,
+    taskQueue,
+    activities: createActivities({ orm }),
+    ...(workflowBundlePath ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath }),
+  });
+}
+
+async function main() {
+  const config = readConfig();
+  if (!config.DATABASE_URL || !config.TEMPORAL_ADDRESS) {
+    throw new Error('worker.ts on its own needs DATABASE_URL and TEMPORAL_ADDRESS; `npm start` runs everything together');
+  }
+  const orm = await initORM(config.DATABASE_URL);
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const worker = await createLeadWorker({ orm, connection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE });
+  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker started');
+  await worker.run();
+  await connection.close();
+  await orm.close();
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error: unknown) => {
+    logger.fatal({ err: error }, 'worker stopped');
+    process.exit(1);
+  });
+}
