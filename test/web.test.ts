@@ -40,11 +40,13 @@ async function signIn(email: string) {
   await browser.context.clearCookies();
   const page = await browser.context.newPage();
   await page.goto(`${base}/leads`);
-  await page.waitForURL(/\/sign-in/);
+  await page.waitForURL((url) => url.pathname === '/sign-in');
   await page.getByTestId('sign-in-email').fill(email);
   await page.getByTestId('sign-in-password').fill(DEMO_PASSWORD);
   await page.getByTestId('sign-in-submit').click();
-  await page.waitForURL(/\/leads/);
+  // The sign-in URL itself carries `?redirect=/leads`, so match the path, not the whole URL.
+  await page.waitForURL((url) => url.pathname === '/leads');
+  await page.getByTestId('current-user').waitFor();
   return page;
 }
 
