@@ -1,12 +1,14 @@
-import { LockMode, type EntityManager, type MikroORM } from '@mikro-orm/core';
+import type { MikroORM } from '@mikro-orm/core';
 import { ApplicationFailure } from '@temporalio/common';
-import { pickAssignee } from '../domain/assignment.js';
 import type { BusinessCalendar } from '../domain/businessHours.js';
-import { isClosed, openLeadStatuses, raisedPriority, type ClosedLeadStatus, type TaskKind } from '../domain/lead.js';
+import { isClosed, raisedPriority, type ClosedLeadStatus, type TaskKind } from '../domain/lead.js';
 import type { EscalationAction, PolicySnapshot } from '../domain/policy.js';
-import { LeadSchema, PolicyVersionSchema, TaskSchema, TeamSchema, UserSchema, type Lead } from '../db/entities.js';
+import { LeadSchema, PolicyVersionSchema, TaskSchema, UserSchema, type Lead } from '../db/entities.js';
 import { findReceipt, recordLeadEvent } from '../db/timeline.js';
-import { nonRetryableErrors, type AssignmentDecision, type CloseResult } from '../workflows/definitions.js';
+import { nonRetryableErrors, type CloseResult } from '../workflows/definitions.js';
+import { assignmentActivities } from './assignment.js';
+import { loadLead, type StepInput } from './common.js';
+import { messageActivities } from './messages.js';
 
 export interface ActivityDeps {
   orm: MikroORM;
@@ -15,22 +17,14 @@ export interface ActivityDeps {
 export interface LeadContext {
   teamName: string;
   calendar: BusinessCalendar;
+  /** Where quiet hours count: the lead's own timezone, else the team's. */
+  timezone: string;
   status: Lead['status'];
   assigneeId: string | null;
+  assigneeEmail: string | null;
   escalationLevel: number;
+  firstContactAt: string | null;
   policy: PolicySnapshot;
-}
-
-interface StepInput {
-  leadId: string;
-  /** Derived from the workflow id and the step, so every retry of a step carries the same key. */
-  key: string;
-  policyVersion: number;
-}
-
-export interface AssignInput extends StepInput {
-  exclude: string[];
-  reason: 'new_lead' | 'retry' | 'escalation';
 }
 
 export interface CreateTaskInput extends StepInput {
@@ -52,99 +46,60 @@ export interface CloseInput extends StepInput {
   reason?: string;
 }
 
-async function loadOpenLead(em: EntityManager, leadId: string): Promise<Lead> {
-  const lead = await em.findOne(LeadSchema, leadId, { populate: ['team'] });
-  if (!lead) throw ApplicationFailure.nonRetryable(`Lead ${leadId} does not exist`, nonRetryableErrors.leadNotFound);
-  return lead;
+async function currentPolicy(em: Parameters<typeof loadLead>[0], lead: Lead, version?: number): Promise<PolicySnapshot> {
+  const policyRef = lead.team.policy;
+  if (!policyRef) throw ApplicationFailure.nonRetryable(`Team ${lead.team.name} has no policy`, nonRetryableErrors.teamHasNoPolicy);
+  const row = await em.findOneOrFail(
+    PolicyVersionSchema,
+    version === undefined ? { policy: policyRef.id } : { policy: policyRef.id, version },
+    { orderBy: { version: 'desc' } },
+  );
+  return { policyId: policyRef.id, version: row.version, rules: row.rules };
 }
 
 /** The lead workflow's activities. Each one is a single transaction and idempotent by its step key. */
 export function createActivities({ orm }: ActivityDeps) {
   return {
+    ...assignmentActivities(orm),
+    ...messageActivities(orm),
+
     async loadLeadContext({ leadId }: { leadId: string }): Promise<LeadContext> {
       const em = orm.em.fork();
-      const lead = await loadOpenLead(em, leadId);
+      const lead = await loadLead(em, leadId);
       const team = lead.team;
-      const policyRef = team.policy;
-      if (!policyRef) throw ApplicationFailure.nonRetryable(`Team ${team.name} has no policy`, 'TeamHasNoPolicy');
-      const policy = await em.findOneOrFail(PolicyVersionSchema, { policy: policyRef.id }, { orderBy: { version: 'desc' } });
       return {
         teamName: team.name,
         calendar: { timezone: team.timezone, ...team.businessHours },
+        timezone: lead.timezone ?? team.timezone,
         status: lead.status,
         assigneeId: lead.assignee?.id ?? null,
+        assigneeEmail: lead.assignee?.email ?? null,
         escalationLevel: lead.escalationLevel,
-        policy: { policyId: policyRef.id, version: policy.version, rules: policy.rules },
+        firstContactAt: lead.firstContactAt?.toISOString() ?? null,
+        policy: await currentPolicy(em, lead),
       };
     },
 
-    /**
-     * Picks the assignee under a lock on the team row, so two leads of one team are never decided
-     * at once, writes the assignee, moves the lead's open tasks to them and records the decision.
-     */
-    async assignLead(input: AssignInput): Promise<AssignmentDecision> {
+    /** Takes up a newly saved policy version from the lead's next step; the timeline says so once. */
+    async applyPolicyVersion(input: StepInput): Promise<PolicySnapshot> {
       return orm.em.fork().transactional(async (em) => {
-        const receipt = await findReceipt(em, input.key);
-        if (receipt) return receipt.data.decision as AssignmentDecision;
-
-        const lead = await loadOpenLead(em, input.leadId);
-        await em.findOneOrFail(TeamSchema, lead.team.id, { lockMode: LockMode.PESSIMISTIC_WRITE });
-        const version = await em.findOneOrFail(PolicyVersionSchema, {
-          policy: lead.team.policy?.id ?? '',
-          version: input.policyVersion,
-        });
-        const rules = version.rules.assignment;
-        const staff = await em.find(UserSchema, { team: lead.team.id, role: 'staff' }, { orderBy: { name: 'asc' } });
-        const people = await Promise.all(
-          staff.map(async (user) => ({
-            userId: user.id,
-            name: user.name,
-            active: user.active,
-            capacity: user.capacity,
-            openLeads: await em.count(LeadSchema, { assignee: user.id, status: { $in: [...openLeadStatuses] } }),
-            outOfOfficeFrom: user.outOfOfficeFrom ?? null,
-            outOfOfficeUntil: user.outOfOfficeUntil ?? null,
-            lastAssignedAt: user.lastAssignedAt ?? null,
-          })),
-        );
-        const now = new Date();
-        const pick = pickAssignee(people, {
-          strategy: rules.strategy,
-          respectCapacity: rules.respectCapacity,
-          exclude: input.exclude,
-          now,
-        });
-        const assignee = staff.find((user) => user.id === pick.chosen) ?? null;
-        const decision: AssignmentDecision = {
-          assigneeId: assignee?.id ?? null,
-          assigneeEmail: assignee?.email ?? null,
-          strategy: rules.strategy,
-          candidates: pick.candidates,
-          decidedAt: now.toISOString(),
-        };
-
-        if (assignee && !isClosed(lead.status)) {
-          const previous = lead.assignee?.id ?? null;
-          assignee.lastAssignedAt = now;
-          lead.assignee = assignee;
-          if (lead.status === 'new') lead.status = 'assigned';
-          const openTasks = await em.find(TaskSchema, { lead: lead.id, status: 'open', kind: { $ne: 'escalation' } });
-          for (const task of openTasks) task.assignee = assignee;
-          recordLeadEvent(em, lead, {
-            type: previous ? 'reassigned' : 'assigned',
-            data: { from: previous, to: assignee.id, reason: input.reason, decision },
-            policyVersion: input.policyVersion,
-            idempotencyKey: input.key,
-          });
-        } else {
-          recordLeadEvent(em, lead, {
-            type: 'queued',
-            data: { reason: isClosed(lead.status) ? 'lead closed' : 'nobody eligible', decision },
-            policyVersion: input.policyVersion,
-            idempotencyKey: input.key,
-          });
+        const lead = await loadLead(em, input.leadId);
+        const policy = await currentPolicy(em, lead, input.policyVersion);
+        if (!(await findReceipt(em, input.key))) {
+          recordLeadEvent(em, lead, { type: 'policy_applied', data: { version: policy.version }, policyVersion: policy.version, idempotencyKey: input.key });
         }
-        return decision;
+        return policy;
+      });
+    },
+
+    /** Marks the lead paused because it wrote back; a person resumes it. */
+    async pauseForReply(input: StepInput & { messageId: string }): Promise<void> {
+      await orm.em.fork().transactional(async (em) => {
+        if (await findReceipt(em, input.key)) return;
+        const lead = await loadLead(em, input.leadId);
+        lead.pausedAt ??= new Date();
+        lead.pauseReason = 'lead replied';
+        recordLeadEvent(em, lead, { type: 'paused', data: { reason: 'lead replied', messageId: input.messageId }, policyVersion: input.policyVersion, idempotencyKey: input.key });
       });
     },
 
@@ -152,7 +107,7 @@ export function createActivities({ orm }: ActivityDeps) {
       return orm.em.fork().transactional(async (em) => {
         const existing = await em.findOne(TaskSchema, { idempotencyKey: input.key });
         if (existing) return { taskId: existing.id };
-        const lead = await loadOpenLead(em, input.leadId);
+        const lead = await loadLead(em, input.leadId);
         const task = em.create(TaskSchema, {
           lead,
           team: lead.team,
@@ -176,7 +131,7 @@ export function createActivities({ orm }: ActivityDeps) {
       return orm.em.fork().transactional(async (em) => {
         const receipt = await findReceipt(em, input.key);
         if (receipt) return { escalationLevel: Number(receipt.data.level), skipped: Boolean(receipt.data.skipped) };
-        const lead = await loadOpenLead(em, input.leadId);
+        const lead = await loadLead(em, input.leadId);
         // Contact or closing can race a deadline; a lead that is no longer waiting is not escalated.
         if (lead.firstContactAt || isClosed(lead.status)) {
           recordLeadEvent(em, lead, {
@@ -221,7 +176,7 @@ export function createActivities({ orm }: ActivityDeps) {
       return orm.em.fork().transactional(async (em) => {
         const receipt = await findReceipt(em, input.key);
         if (receipt) return { escalationLevel: Number(receipt.data.level) };
-        const lead = await loadOpenLead(em, input.leadId);
+        const lead = await loadLead(em, input.leadId);
         lead.escalationLevel += 1;
         recordLeadEvent(em, lead, {
           type: 'escalated',
@@ -238,7 +193,7 @@ export function createActivities({ orm }: ActivityDeps) {
       return orm.em.fork().transactional(async (em) => {
         const receipt = await findReceipt(em, input.key);
         if (receipt) return receipt.data.result as CloseResult;
-        const lead = await loadOpenLead(em, input.leadId);
+        const lead = await loadLead(em, input.leadId);
         if (isClosed(lead.status)) {
           throw ApplicationFailure.nonRetryable(`Lead is already ${lead.status}`, nonRetryableErrors.leadAlreadyClosed);
         }
@@ -254,9 +209,16 @@ export function createActivities({ orm }: ActivityDeps) {
           lead.lostAt = now;
           lead.lostReason = input.reason ?? null;
         }
+        lead.queuedAt = null;
+        lead.pausedAt = null;
+        lead.pauseReason = null;
         const open = await em.find(TaskSchema, { lead: lead.id, status: 'open' });
         for (const task of open) task.status = 'cancelled';
-        const result: CloseResult = { leadId: lead.id, status: input.status, closedAt: now.toISOString() };
+        // The capacity this lead held may serve the first lead waiting in the team's queue.
+        const next = lead.assignee
+          ? await em.findOne(LeadSchema, { team: lead.team.id, queuedAt: { $ne: null }, id: { $ne: lead.id } }, { orderBy: { queuedAt: 'asc', id: 'asc' } })
+          : null;
+        const result: CloseResult = { leadId: lead.id, status: input.status, closedAt: now.toISOString(), wake: next ? [next.id] : [] };
         recordLeadEvent(em, lead, {
           type: input.status,
           actor,

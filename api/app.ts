@@ -10,6 +10,7 @@ import { AppError, errorHandler } from './errors.js';
 import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
 import { leadRoutes } from './routes/leads.js';
+import { policyRoutes } from './routes/policies.js';
 
 /** The HTTP app around its dependencies; `npm start`, `api/server.ts` and the tests all build it here. */
 export function createApp(deps: AppDeps): Express {
@@ -28,6 +29,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(sessionMiddleware(routeDeps.sessions, () => deps.orm.em));
   api.use(authRoutes(routeDeps));
   api.use(leadRoutes(routeDeps));
+  api.use(policyRoutes(routeDeps));
   api.use((req) => {
     throw new AppError(404, 'not_found', `No route ${req.method} ${req.baseUrl}${req.path}`);
   });

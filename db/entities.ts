@@ -26,6 +26,8 @@ export const TeamSchema = defineEntity({
     businessHours: p.json<BusinessHours>(),
     manager: () => p.manyToOne(UserSchema).nullable().deleteRule('set null'),
     policy: () => p.manyToOne(PolicySchema).nullable().deleteRule('set null'),
+    /** The rotation's virtual time (see `domain/assignment.ts`): where a returning person rejoins. */
+    rotationPass: p.double().runtimeType('number').$type<number>().default(0),
     createdAt: createdAt(),
   },
 });
@@ -50,7 +52,10 @@ export const UserSchema = defineEntity({
     notifyBy: p.array<'sms' | 'email'>().default(['email']),
     /** The person's own hours when they differ from the team's; null means the team's. */
     workingHours: p.json<BusinessHours>().nullable(),
-    /** Round-robin rotation state: the least recently assigned eligible person goes next. */
+    /** Share of a weighted rotation: 2 takes twice the leads of 1. */
+    weight: p.integer().default(1),
+    /** Weighted round-robin position: grows by 1/weight with each lead; the lowest goes next. */
+    rotationPass: p.double().runtimeType('number').$type<number>().default(0),
     lastAssignedAt: p.datetime().nullable(),
     createdAt: createdAt(),
   },
@@ -110,10 +115,16 @@ export const LeadSchema = defineEntity({
     lostReason: p.string().length(500).nullable(),
     smsOptOut: p.boolean().default(false),
     emailOptOut: p.boolean().default(false),
+    /** Set while nobody could take the lead: the team's queue is its open leads in this order. */
+    queuedAt: p.datetime().nullable(),
+    /** Set while the lead's clocks are stopped (waiting on the customer, or the lead replied). */
+    pausedAt: p.datetime().nullable(),
+    pauseReason: p.string().length(200).nullable(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   indexes: [
+    { name: 'lead_team_queue_index', expression: `create index "lead_team_queue_index" on "lead" ("team_id", "queued_at") where "queued_at" is not null` },
     { properties: ['team', 'status', 'createdAt'] },
     { properties: ['assignee', 'status', 'createdAt'] },
     { properties: ['status', 'createdAt'] },

@@ -76,3 +76,9 @@ export function isOpen(at: number, calendar: BusinessCalendar): boolean {
   for (const [open] of intervalsFrom(at, calendar)) return open <= at;
   return false;
 }
+
+/** The first open moment at or after `at` (`at` itself when open), or null if the calendar never opens. */
+export function nextOpening(at: number, calendar: BusinessCalendar): number | null {
+  for (const [open] of intervalsFrom(at, calendar)) return Math.max(open, at);
+  return null;
+}

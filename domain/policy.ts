@@ -11,7 +11,7 @@ const escalationStep = z.object({
   action: z.enum(escalationActions),
 });
 
-const cadenceStep = z.discriminatedUnion('action', [
+const cadenceStepSchema = z.discriminatedUnion('action', [
   z.object({ after: durationSchema, action: z.literal('task'), title: z.string().min(1).max(200) }),
   z.object({ after: durationSchema, action: z.literal('sms'), template: z.string().min(1).max(100) }),
   z.object({ after: durationSchema, action: z.literal('email'), template: z.string().min(1).max(100) }),
@@ -22,8 +22,10 @@ export const policyRulesSchema = z.strictObject({
   firstContactSla: durationSchema,
   businessHoursOnly: z.boolean(),
   escalation: z.array(escalationStep).max(20),
-  cadence: z.array(cadenceStep).max(50),
+  cadence: z.array(cadenceStepSchema).max(50),
   onCadenceEnd: z.enum(['unresponsive', 'keep_open']),
+  /** How long after the last cadence step a lead that never answered closes as unresponsive (default 1d). */
+  unresponsiveAfter: durationSchema.optional(),
   quietHours: z.strictObject({ start: clockTime, end: clockTime }),
   assignment: z.strictObject({
     strategy: z.enum(['round_robin', 'least_loaded']),
@@ -33,6 +35,7 @@ export const policyRulesSchema = z.strictObject({
 });
 
 export type PolicyRules = z.infer<typeof policyRulesSchema>;
+export type CadenceStep = z.infer<typeof cadenceStepSchema>;
 
 /** What a policy version carries into a workflow: the rules and which version they are. */
 export interface PolicySnapshot {
@@ -56,6 +59,7 @@ export const defaultPolicyRules: PolicyRules = {
     { after: '7d', action: 'task', title: 'Last attempt' },
   ],
   onCadenceEnd: 'unresponsive',
+  unresponsiveAfter: '1d',
   quietHours: { start: '21:00', end: '08:00' },
   assignment: { strategy: 'round_robin', respectCapacity: true, respectWorkingHours: true },
 };

@@ -6,7 +6,8 @@ import request from 'supertest';
 import { createApp } from '../api/app.js';
 import type { AppDeps } from '../api/deps.js';
 import { databaseUrl, ensureDatabase } from '../db/databases.js';
-import { PolicySchema, PolicyVersionSchema, TeamSchema, UserSchema } from '../db/entities.js';
+import { PolicySchema, PolicyVersionSchema, TeamSchema, UserSchema, type BusinessHours } from '../db/entities.js';
+import { weekdays } from '../domain/businessHours.js';
 import { initORM, type MikroORM } from '../db/orm.js';
 import { DEMO_PASSWORD, DemoSeeder } from '../db/seeders/DemoSeeder.js';
 import { defaultPolicyRules, type PolicyRules } from '../domain/policy.js';
@@ -28,6 +29,15 @@ export interface Harness {
 
 let runtimeInstalled = false;
 
+/** Tests run at any hour: the demo teams are open around the clock unless a test says otherwise. */
+export const allHours = { weekly: Object.fromEntries(weekdays.map((day) => [day, [['00:00', '24:00']]])) as BusinessHours['weekly'], holidays: [] };
+
+async function openAllHours(orm: MikroORM) {
+  const em = orm.em.fork();
+  for (const team of await em.find(TeamSchema, {})) team.businessHours = allHours;
+  await em.flush();
+}
+
 /**
  * A fresh database copied from the migrated template and seeded with the demo data, a worker on
  * its own task queue and the API app around both: one per test file, all on the shared servers.
@@ -42,6 +52,7 @@ export async function startHarness(): Promise<Harness> {
   await ensureDatabase(services.postgresUrl, name, services.templateDatabase);
   const orm = await initORM(databaseUrl(services.postgresUrl, name));
   await orm.seeder.seed(DemoSeeder);
+  await openAllHours(orm);
 
   const taskQueue = `leads-${name}`;
   const workerConnection = await NativeConnection.connect({ address: services.temporalAddress });

@@ -84,7 +84,7 @@ describe('a lead created through the API', () => {
     expect(contacted.body.lead.firstContactAt).toEqual(expect.any(String));
     await eventually(async () => {
       const state = await handle.query(explainQuery);
-      return state.status === 'contacted' && state.deadlines.length === 0;
+      return state.status === 'contacted' && state.phase === 'cadence' && state.deadlines.every((d) => d.kind === 'cadence' || d.kind === 'cadence_end');
     });
 
     // Convert is a Temporal update: the caller gets the closed lead back.
@@ -128,6 +128,7 @@ describe('a lead created through the API', () => {
       'activity:escalateLead',
       'timer',
       'signal:contacted',
+      'timer',
       'update:convert',
       'activity:closeLead',
       'completed',

@@ -1,7 +1,7 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { RankedCandidate } from '../domain/assignment.js';
-import type { Deadline } from '../domain/escalation.js';
+import type { LeadPlanState, PlannedStep } from '../domain/planner.js';
 import type { ClosedLeadStatus, LeadStatus } from '../domain/lead.js';
 
 /** The one task queue name; the worker, the API and the tests share it unless configured otherwise. */
@@ -9,6 +9,34 @@ export const DEFAULT_TASK_QUEUE = 'leads';
 
 export interface LeadWorkflowInput {
   leadId: string;
+  /** State handed over by continue-as-new; absent on a lead's first run. */
+  carried?: CarriedLeadState;
+  /** Continue-as-new after this many history events (tests lower it). */
+  historyLimit?: number;
+}
+
+/** Everything a lead's workflow knows that is not in Postgres, carried across continue-as-new. */
+export interface CarriedLeadState extends LeadPlanState {
+  status: LeadStatus;
+  assigneeId: string | null;
+  assigneeEmail: string | null;
+  escalationLevel: number;
+  policyVersion: number;
+  /** Everyone who has had the lead; a reassignment skips them. */
+  hadLead: string[];
+  pause: PauseState | null;
+  lastAssignment: AssignmentDecision | null;
+  managerToldQueued: boolean;
+  /** Counts that keep idempotency keys unique across runs. */
+  assignments: number;
+  /** Signals taken in but not yet acted on when the run continued as new. */
+  pendingReplies: InboundMessageInput[];
+  pendingPolicyVersion: number | null;
+}
+
+export interface PauseState {
+  reason: string;
+  since: string;
 }
 
 export interface AssignmentDecision {
@@ -18,12 +46,18 @@ export interface AssignmentDecision {
   /** Who was considered and why each person was or was not eligible. */
   candidates: RankedCandidate[];
   decidedAt: string;
+  /** When nobody could take it: the earliest moment a clock makes someone eligible. */
+  nextEligibleAt: string | null;
+  /** Queued leads of the team this decision left room for; the workflow wakes them. */
+  wake: string[];
 }
 
 export interface CloseResult {
   leadId: string;
   status: ClosedLeadStatus;
   closedAt: string;
+  /** Queued leads of the team that the freed capacity may serve. */
+  wake?: string[];
 }
 
 /** What the `explain` query answers: the lead's clocks as the workflow sees them. */
@@ -33,11 +67,17 @@ export interface LeadExplanation {
   assigneeId: string | null;
   escalationLevel: number;
   policyVersion: number | null;
-  /** Every deadline the workflow is waiting on, soonest first, as ISO times. */
-  deadlines: (Omit<Deadline, 'at'> & { at: string })[];
+  phase: LeadPlanState['phase'];
+  pause: PauseState | null;
+  /** Every deadline the workflow is waiting on, soonest first, as ISO times (null while paused). */
+  deadlines: ExplainedStep[];
   nextActionAt: string | null;
   lastAssignment: AssignmentDecision | null;
+  /** The planner's input, so a draft policy can be simulated against this lead. */
+  plan: LeadPlanState;
 }
+
+export type ExplainedStep = Omit<PlannedStep, 'at'> & { at: string | null };
 
 export interface ContactedInput {
   byUserId: string;
@@ -55,7 +95,32 @@ export interface LoseInput {
   reason: string;
 }
 
+export interface ReassignInput {
+  byUserId: string;
+  assigneeId: string;
+}
+
+export interface PauseInput {
+  byUserId: string | null;
+  reason: string;
+}
+
+export interface InboundMessageInput {
+  messageId: string;
+  channel: 'sms' | 'email';
+}
+
 export const contactedSignal = defineSignal<[ContactedInput]>('contacted');
+/** The clocks stop (waiting on the customer); recorded on the lead by whoever paused. */
+export const pauseSignal = defineSignal<[PauseInput]>('pause');
+export const resumeSignal = defineSignal<[{ byUserId: string | null }]>('resume');
+/** The lead wrote back: outreach pauses and the assignee gets a reply task. */
+export const inboundMessageSignal = defineSignal<[InboundMessageInput]>('inboundMessage');
+/** A new policy version was saved; it applies from the lead's next step. */
+export const policyChangedSignal = defineSignal<[{ version: number }]>('policyChanged');
+/** Someone in the team may have become eligible; a queued lead asks again. */
+export const assignmentOpportunitySignal = defineSignal('assignmentOpportunity');
+export const reassignUpdate = defineUpdate<AssignmentDecision, [ReassignInput]>('reassign');
 export const explainQuery = defineQuery<LeadExplanation>('explain');
 export const convertUpdate = defineUpdate<CloseResult, [ConvertInput]>('convert');
 export const loseUpdate = defineUpdate<CloseResult, [LoseInput]>('lose');
@@ -73,4 +138,6 @@ export const searchAttributes = {
 export const nonRetryableErrors = {
   leadNotFound: 'LeadNotFound',
   leadAlreadyClosed: 'LeadAlreadyClosed',
+  assigneeNotEligible: 'AssigneeNotEligible',
+  teamHasNoPolicy: 'TeamHasNoPolicy',
 } as const;

@@ -1,6 +1,8 @@
 import {
   allHandlersFinished,
   condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -8,22 +10,30 @@ import {
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { LeadActivities } from '../activities/index.js';
-import { firstContactClock, firstContactDeadline, type Deadline } from '../domain/escalation.js';
-import { isClosed, type LeadStatus } from '../domain/lead.js';
-import type { PolicySnapshot } from '../domain/policy.js';
+import { isClosed, leadWorkflowId, type ClosedLeadStatus } from '../domain/lead.js';
+import { pauseClock, planLead, resumeClock, startClock, type PlannedStep } from '../domain/planner.js';
+import type { PolicyRules } from '../domain/policy.js';
 import {
+  assignmentOpportunitySignal,
   contactedSignal,
   convertUpdate,
   explainQuery,
+  inboundMessageSignal,
   loseUpdate,
   nonRetryableErrors,
+  pauseSignal,
+  policyChangedSignal,
+  reassignUpdate,
+  resumeSignal,
   searchAttributes,
   type AssignmentDecision,
+  type CarriedLeadState,
   type CloseResult,
   type ConvertInput,
-  type LoseInput,
   type LeadExplanation,
   type LeadWorkflowInput,
+  type LoseInput,
+  type ReassignInput,
 } from './definitions.js';
 
 const acts = proxyActivities<LeadActivities>({
@@ -35,155 +45,285 @@ const acts = proxyActivities<LeadActivities>({
   },
 });
 
-/** How often a lead nobody could take asks again. */
-const QUEUE_RETRY = '1m';
+/** A queued lead asks again at least this often, in case a change reached nobody's signal. */
+const QUEUE_POLL_MS = 15 * 60_000;
+/** Continue-as-new before the history grows past this many events (Temporal warns at 10k). */
+const DEFAULT_HISTORY_LIMIT = 2_000;
+
+const iso = (at: number | null) => (at === null ? null : new Date(at).toISOString());
 
 /**
- * One lead's life: assign it, hold the first-contact clock and escalate as it runs out,
- * then wait for the lead to be closed. Every write happens in an activity; this code only decides.
+ * One lead's life: assign it (or queue it until someone can take it), hold the first-contact clock
+ * and escalate as it runs out, run the follow-up cadence after contact, and close. Every write is
+ * an activity; this code only decides, from `domain/planner.ts`, which the API's simulation shares.
  */
-export async function leadWorkflow({ leadId }: LeadWorkflowInput): Promise<CloseResult> {
+export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResult> {
+  const { leadId } = input;
   const workflowId = workflowInfo().workflowId;
-  const state = {
-    status: 'new' as LeadStatus,
-    assigneeId: null as string | null,
-    assigneeEmail: null as string | null,
-    escalationLevel: 0,
-    policy: null as PolicySnapshot | null,
-    deadlines: [] as Deadline[],
-    lastAssignment: null as AssignmentDecision | null,
-    contacted: false,
-    closing: false,
-    outcome: null as CloseResult | null,
+  const historyLimit = input.historyLimit ?? DEFAULT_HISTORY_LIMIT;
+  const context = await acts.loadLeadContext({ leadId });
+  let rules: PolicyRules = context.policy.rules;
+
+  const state: CarriedLeadState = input.carried ?? {
+    phase: 'queued',
+    clock: null,
+    escalationsDone: 0,
+    cadenceDone: 0,
+    timezone: context.timezone,
+    status: context.status,
+    assigneeId: context.assigneeId,
+    assigneeEmail: context.assigneeEmail,
+    escalationLevel: context.escalationLevel,
+    policyVersion: context.policy.version,
+    hadLead: context.assigneeId ? [context.assigneeId] : [],
+    pause: null,
+    lastAssignment: null,
+    managerToldQueued: false,
+    assignments: 0,
+    pendingReplies: [],
+    pendingPolicyVersion: null,
   };
-  const policyVersion = () => state.policy?.version ?? 0;
+  // A version saved while the previous run handed over is taken up (and recorded) at the first step.
+  if (context.policy.version > state.policyVersion) state.pendingPolicyVersion = context.policy.version;
+
+  let closing = false;
+  let outcome: CloseResult | null = null;
+  /** Bumped by every signal, so a wait ends and the plan is made again. */
+  let changes = 0;
+  const changed = () => {
+    changes += 1;
+  };
+  const plan = () => planLead(state, rules, context.calendar, Date.now());
 
   const publish = () => {
-    const next = state.deadlines[0];
+    const next = plan().deadlines.find((d) => d.at !== null);
     const updates: SearchAttributeUpdatePair[] = [
       { key: searchAttributes.status, value: state.status },
       { key: searchAttributes.escalationLevel, value: state.escalationLevel },
-      { key: searchAttributes.nextActionAt, value: next ? new Date(next.at) : null },
+      { key: searchAttributes.team, value: context.teamName },
+      { key: searchAttributes.nextActionAt, value: next?.at ? new Date(next.at) : null },
     ];
     if (state.assigneeEmail) updates.push({ key: searchAttributes.assignee, value: state.assigneeEmail });
     upsertSearchAttributes(updates);
   };
 
-  setHandler(explainQuery, (): LeadExplanation => ({
-    leadId,
-    status: state.status,
-    assigneeId: state.assigneeId,
-    escalationLevel: state.escalationLevel,
-    policyVersion: state.policy?.version ?? null,
-    deadlines: state.deadlines.map((d) => ({ ...d, at: new Date(d.at).toISOString() })),
-    nextActionAt: state.deadlines[0] ? new Date(state.deadlines[0].at).toISOString() : null,
-    lastAssignment: state.lastAssignment,
-  }));
-
-  setHandler(contactedSignal, () => {
-    state.contacted = true;
-    if (state.status === 'new' || state.status === 'assigned') state.status = 'contacted';
+  setHandler(explainQuery, (): LeadExplanation => {
+    const deadlines = plan().deadlines.map((d) => ({ ...d, at: iso(d.at) }));
+    const { phase, clock, escalationsDone, cadenceDone, timezone } = state;
+    return {
+      leadId,
+      status: state.status,
+      assigneeId: state.assigneeId,
+      escalationLevel: state.escalationLevel,
+      policyVersion: state.policyVersion,
+      phase,
+      pause: state.pause,
+      deadlines,
+      nextActionAt: deadlines.find((d) => d.at !== null)?.at ?? null,
+      lastAssignment: state.lastAssignment,
+      plan: { phase, clock, escalationsDone, cadenceDone, timezone },
+    };
   });
 
-  // Validators refuse before anything is written to history, so the caller gets a clean "no".
-  const refuseWhenClosed = () => {
-    if (isClosed(state.status)) throw new Error(`Lead is already ${state.status}`);
-    if (state.closing) throw new Error('Lead is already being closed');
-  };
-  const close = async (run: () => Promise<CloseResult>) => {
-    state.closing = true;
-    const result = await run();
-    state.status = result.status;
-    state.outcome = result;
-    state.deadlines = [];
-    publish();
-    return result;
-  };
-  setHandler(
-    convertUpdate,
-    (input: ConvertInput) => close(() => acts.closeLead({ leadId, key: `${workflowId}:close`, policyVersion: policyVersion(), status: 'converted', ...input })),
-    { validator: (_input: ConvertInput) => refuseWhenClosed() },
-  );
-  setHandler(
-    loseUpdate,
-    (input: LoseInput) => close(() => acts.closeLead({ leadId, key: `${workflowId}:close`, policyVersion: policyVersion(), status: 'lost', ...input })),
-    { validator: (_input: LoseInput) => refuseWhenClosed() },
-  );
+  setHandler(contactedSignal, () => {
+    if (state.phase === 'queued' || state.phase === 'first_contact') {
+      // The cadence counts from first contact; a paused lead's cadence starts paused.
+      state.phase = 'cadence';
+      state.clock = state.pause ? { consumedMs: 0, runningSince: null } : startClock(Date.now());
+      state.cadenceDone = 0;
+    }
+    if (state.status === 'new' || state.status === 'assigned') state.status = 'contacted';
+    changed();
+  });
 
-  const context = await acts.loadLeadContext({ leadId });
-  state.policy = context.policy;
-  state.status = context.status;
-  state.escalationLevel = context.escalationLevel;
-  upsertSearchAttributes([{ key: searchAttributes.team, value: context.teamName }]);
-  const rules = context.policy.rules;
+  setHandler(pauseSignal, ({ reason }) => {
+    if (!state.pause) {
+      state.pause = { reason, since: new Date().toISOString() };
+      if (state.clock) state.clock = pauseClock(state.clock, Date.now(), rules, context.calendar);
+    }
+    changed();
+  });
 
-  let assignments = 0;
-  const assign = async (reason: 'new_lead' | 'retry' | 'escalation', exclude: string[]) => {
-    const decision = await acts.assignLead({
-      leadId,
-      key: `${workflowId}:assign:${assignments++}`,
-      policyVersion: policyVersion(),
-      exclude,
-      reason,
-    });
+  setHandler(resumeSignal, () => {
+    if (state.pause) {
+      state.pause = null;
+      if (state.clock) state.clock = resumeClock(state.clock, Date.now());
+    }
+    changed();
+  });
+
+  setHandler(inboundMessageSignal, (message) => {
+    state.pendingReplies.push(message);
+    changed();
+  });
+
+  setHandler(policyChangedSignal, ({ version }) => {
+    if (version > state.policyVersion) state.pendingPolicyVersion = Math.max(state.pendingPolicyVersion ?? 0, version);
+    changed();
+  });
+
+  setHandler(assignmentOpportunitySignal, changed);
+
+  /** Signals the queued leads a step left room for; one that has closed meanwhile is skipped. */
+  const wake = async (leadIds: string[] | undefined) => {
+    for (const id of leadIds ?? []) {
+      try {
+        await getExternalWorkflowHandle(leadWorkflowId(id)).signal(assignmentOpportunitySignal);
+      } catch {
+        // Its workflow has completed; the queue head will be found again by the next change.
+      }
+    }
+  };
+
+  const applyAssignment = async (decision: AssignmentDecision) => {
     state.lastAssignment = decision;
-    if (decision.assigneeId && !state.closing) {
+    if (decision.assigneeId && !closing) {
       state.assigneeId = decision.assigneeId;
       state.assigneeEmail = decision.assigneeEmail;
+      if (!state.hadLead.includes(decision.assigneeId)) state.hadLead.push(decision.assigneeId);
       if (state.status === 'new') state.status = 'assigned';
     }
     publish();
+    await wake(decision.wake);
   };
 
-  // 1. Assign. With nobody eligible the lead waits in the team queue and asks again.
-  const settled = () => state.contacted || state.closing;
-  await assign('new_lead', []);
-  while (!state.assigneeId && !settled()) {
-    if (await condition(settled, QUEUE_RETRY)) break;
-    await assign('retry', []);
-  }
-
-  // 2. The first-contact clock: escalate at each deadline the lead is still uncontacted.
-  if (!settled()) {
-    const clockStart = Date.now();
-    const dueAt = firstContactDeadline(clockStart, rules, context.calendar);
-    await acts.createTask({
+  const assign = async (reason: 'new_lead' | 'queue' | 'escalation' | 'manual', extra: { exclude?: string[]; assigneeId?: string; byUserId?: string } = {}) => {
+    const decision = await acts.assignLead({
       leadId,
-      key: `${workflowId}:task:first_contact`,
-      policyVersion: policyVersion(),
-      kind: 'first_contact',
-      title: 'First contact',
-      dueAt: new Date(dueAt).toISOString(),
+      key: `${workflowId}:assign:${state.assignments++}`,
+      policyVersion: state.policyVersion,
+      exclude: extra.exclude ?? [],
+      reason,
+      ...(extra.assigneeId ? { assigneeId: extra.assigneeId, byUserId: extra.byUserId } : {}),
     });
-    const hadLead: string[] = state.assigneeId ? [state.assigneeId] : [];
-    let stepsDone = 0;
-    while (!settled()) {
-      const clock = firstContactClock(clockStart, Date.now(), rules, context.calendar, stepsDone);
-      state.deadlines = clock.deadlines;
+    await applyAssignment(decision);
+    if (decision.assigneeId && state.phase === 'queued' && !closing) {
+      // The first-contact clock starts when someone has the lead.
+      state.phase = 'first_contact';
+      state.clock = state.pause ? { consumedMs: 0, runningSince: null } : startClock(Date.now());
+      const due = plan().deadlines.find((d) => d.kind === 'first_contact_sla')?.at ?? Date.now();
+      await acts.createTask({ leadId, key: `${workflowId}:task:first_contact`, policyVersion: state.policyVersion, kind: 'first_contact', title: 'First contact', dueAt: new Date(due).toISOString() });
       publish();
-      const next = clock.next;
-      if (!next) {
-        await condition(settled);
-        break;
-      }
-      if (await condition(settled, Math.max(0, next.at - Date.now()))) break;
-
-      const key = `${workflowId}:escalation:${next.step}`;
-      if (next.action === 'reassign') {
-        await assign('escalation', hadLead);
-        if (state.assigneeId && !hadLead.includes(state.assigneeId)) hadLead.push(state.assigneeId);
-        state.escalationLevel = (await acts.raiseEscalationLevel({ leadId, key, policyVersion: policyVersion() })).escalationLevel;
-      } else {
-        const result = await acts.escalateLead({ leadId, key, policyVersion: policyVersion(), step: next.step, action: next.action });
-        state.escalationLevel = result.escalationLevel;
-      }
-      stepsDone += 1;
     }
+    return decision;
+  };
+
+  // Closing: validators refuse before anything is written to history, so the caller gets a clean "no".
+  const refuseWhenClosed = () => {
+    if (isClosed(state.status)) throw new Error(`Lead is already ${state.status}`);
+    if (closing) throw new Error('Lead is already being closed');
+  };
+  const close = async (status: ClosedLeadStatus, details: { byUserId: string | null; value?: number; notes?: string; reason?: string }) => {
+    closing = true;
+    const result = await acts.closeLead({ leadId, key: `${workflowId}:close`, policyVersion: state.policyVersion, status, ...details });
+    state.status = result.status;
+    state.phase = 'closed';
+    outcome = result;
+    publish();
+    await wake(result.wake);
+    return result;
+  };
+  setHandler(convertUpdate, (update: ConvertInput) => close('converted', update), { validator: (_update: ConvertInput) => refuseWhenClosed() });
+  setHandler(loseUpdate, (update: LoseInput) => close('lost', update), { validator: (_update: LoseInput) => refuseWhenClosed() });
+  setHandler(
+    reassignUpdate,
+    async ({ assigneeId, byUserId }: ReassignInput) => {
+      const decision = await assign('manual', { assigneeId, byUserId });
+      changed();
+      return decision;
+    },
+    { validator: (_update: ReassignInput) => refuseWhenClosed() },
+  );
+
+  /** Waits until `at` (or forever for null); true when a signal or a close came first. */
+  const waitUntil = async (at: number | null) => {
+    const seen = changes;
+    const interrupted = () => changes !== seen || closing;
+    if (at === null) {
+      await condition(interrupted);
+      return true;
+    }
+    return condition(interrupted, Math.max(0, at - Date.now()));
+  };
+
+  /** Acts on signals that need an activity: a new policy version, replies from the lead. */
+  const takeUpSignals = async () => {
+    const version = state.pendingPolicyVersion;
+    if (version !== null && version > state.policyVersion) {
+      const policy = await acts.applyPolicyVersion({ leadId, key: `${workflowId}:policy:${version}`, policyVersion: version });
+      rules = policy.rules;
+      state.policyVersion = policy.version;
+    }
+    state.pendingPolicyVersion = null;
+    while (state.pendingReplies.length > 0 && !closing) {
+      const message = state.pendingReplies[0]!;
+      const key = `${workflowId}:reply:${message.messageId}`;
+      await acts.createTask({ leadId, key, policyVersion: state.policyVersion, kind: 'reply', title: `Reply to the lead's ${message.channel}`, dueAt: new Date().toISOString() });
+      // A lead that writes back is in a conversation now: automated outreach stops until someone resumes it.
+      if (state.phase === 'cadence' && !state.pause) {
+        await acts.pauseForReply({ leadId, key: `${key}:pause`, policyVersion: state.policyVersion, messageId: message.messageId });
+        state.pause = { reason: 'lead replied', since: new Date().toISOString() };
+        if (state.clock) state.clock = pauseClock(state.clock, Date.now(), rules, context.calendar);
+      }
+      state.pendingReplies.shift();
+    }
+  };
+
+  const runStep = async (step: PlannedStep) => {
+    const base = { leadId, policyVersion: state.policyVersion };
+    if (step.kind === 'escalation') {
+      const key = `${workflowId}:escalation:${state.escalationsDone}`;
+      if (step.action === 'reassign') {
+        await assign('escalation', { exclude: state.hadLead });
+        state.escalationLevel = (await acts.raiseEscalationLevel({ ...base, key })).escalationLevel;
+      } else {
+        state.escalationLevel = (await acts.escalateLead({ ...base, key, step: step.step, action: step.action })).escalationLevel;
+      }
+      state.escalationsDone += 1;
+    } else if (step.kind === 'cadence') {
+      const key = `${workflowId}:cadence:${state.cadenceDone}`;
+      const definition = rules.cadence[step.step];
+      if (definition?.action === 'task') {
+        await acts.createTask({ ...base, key, kind: 'follow_up', title: definition.title, dueAt: new Date().toISOString() });
+      } else if (definition) {
+        await acts.sendLeadMessage({ ...base, key, channel: definition.action, template: definition.template });
+      }
+      state.cadenceDone += 1;
+    } else if (step.kind === 'cadence_end') {
+      await close('unresponsive', { byUserId: null, reason: 'no answer by the end of the cadence' });
+    }
+  };
+
+  publish();
+  while (!closing) {
+    const info = workflowInfo();
+    if (info.continueAsNewSuggested || info.historyLength > historyLimit) {
+      await condition(allHandlersFinished);
+      if (!closing) return continueAsNew<typeof leadWorkflow>({ leadId, carried: state, historyLimit: input.historyLimit });
+    }
+    await takeUpSignals();
+    if (closing) break;
+
+    if (state.phase === 'queued') {
+      const decision = await assign(state.assignments === 0 ? 'new_lead' : 'queue');
+      if (!decision.assigneeId && state.phase === 'queued') {
+        if (!state.managerToldQueued) {
+          await acts.notifyManagerQueued({ leadId, key: `${workflowId}:queued-notice`, policyVersion: state.policyVersion });
+          state.managerToldQueued = true;
+        }
+        const nextEligible = decision.nextEligibleAt ? Date.parse(decision.nextEligibleAt) : Number.POSITIVE_INFINITY;
+        await waitUntil(Math.min(nextEligible, Date.now() + QUEUE_POLL_MS));
+      }
+      continue;
+    }
+
+    const next = plan().next;
+    publish();
+    if (await waitUntil(next?.at ?? null)) continue;
+    if (next) await runStep(next);
+    publish();
   }
 
-  // 3. Contacted: the follow-up cadence runs here (next milestone); the lead waits to be closed.
-  state.deadlines = [];
-  publish();
-  await condition(() => state.outcome !== null && allHandlersFinished());
-  return state.outcome!;
+  await condition(() => outcome !== null && allHandlersFinished());
+  return outcome!;
 }

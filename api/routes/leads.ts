@@ -3,14 +3,15 @@ import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/clie
 import { Router, type Request, type Response } from 'express';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { z } from 'zod';
-import { contactChannels, isClosed, leadStatuses, leadWorkflowId, openLeadStatuses, priorities } from '../../domain/lead.js';
-import { LeadEventSchema, LeadSchema, MessageSchema, TaskSchema, TeamSchema, type Lead } from '../../db/entities.js';
+import { leadStatuses, leadWorkflowId, openLeadStatuses, priorities } from '../../domain/lead.js';
+import { LeadEventSchema, LeadSchema, MessageSchema, TaskSchema, TeamSchema, UserSchema, type Lead } from '../../db/entities.js';
 import { recordLeadEvent } from '../../db/timeline.js';
 import type { leadWorkflow } from '../../workflows/lead.js';
-import { contactedSignal, convertUpdate, explainQuery, loseUpdate, type CloseResult } from '../../workflows/definitions.js';
+import { convertUpdate, explainQuery, loseUpdate, pauseSignal, reassignUpdate, resumeSignal, type CloseResult } from '../../workflows/definitions.js';
 import { accessibleWhere } from '../accessible.js';
 import { requireAuth, type Auth } from '../auth.js';
 import type { RouteDeps } from '../deps.js';
+import { contactBody, ensureOpen, recordContact } from '../contact.js';
 import { AppError, notFound } from '../errors.js';
 import { leadView, timelineView } from '../serializers.js';
 import { leadSubject } from '../subjects.js';
@@ -56,13 +57,10 @@ const listQuery = z.strictObject({
   pageSize: z.coerce.number().int().min(1).max(100).default(25),
 });
 
-const contactBody = z.strictObject({
-  channel: z.enum(contactChannels),
-  outcome: z.string().trim().min(1).max(500),
-  notes: z.string().max(5_000).optional(),
-});
 const convertBody = z.strictObject({ value: z.number().nonnegative().max(9_999_999_999).optional(), notes: z.string().max(5_000).optional() });
 const loseBody = z.strictObject({ reason: z.string().trim().min(1).max(500) });
+const pauseBody = z.strictObject({ reason: z.string().trim().min(1).max(200) });
+const reassignBody = z.strictObject({ assigneeId: z.uuid() });
 const idParam = z.object({ id: z.uuid() });
 
 /** Loads a lead the caller may read, else 404, so ids of other teams' leads reveal nothing. */
@@ -74,9 +72,6 @@ async function readableLead(em: EntityManager, auth: Auth, req: Request): Promis
   return lead;
 }
 
-function ensureOpen(lead: Lead) {
-  if (isClosed(lead.status)) throw new AppError(409, 'lead_closed', `Lead is already ${lead.status}`);
-}
 
 async function findOpenDuplicate(em: EntityManager, email?: string, phoneNumber?: string) {
   const keys = [...(email ? [{ email }] : []), ...(phoneNumber ? [{ phone: phoneNumber }] : [])];
@@ -184,18 +179,7 @@ export function leadRoutes({ orm, temporal, config }: RouteDeps): Router {
     const lead = await orm.em.transactional(async (em) => {
       const lead = await readableLead(em, auth, req);
       if (auth.ability.cannot('contact', leadSubject(lead))) throw new AppError(403, 'forbidden', 'You may not log contact on this lead');
-      const body = contactBody.parse(req.body);
-      ensureOpen(lead);
-      const first = !lead.firstContactAt;
-      const now = new Date();
-      if (first) lead.firstContactAt = now;
-      if (lead.status === 'new' || lead.status === 'assigned') lead.status = 'contacted';
-      const tasks = await em.find(TaskSchema, { lead: lead.id, kind: 'first_contact', status: 'open' });
-      for (const task of tasks) Object.assign(task, { status: 'done', outcome: body.outcome, completedAt: now });
-      recordLeadEvent(em, lead, { type: 'contacted', actor: auth.user, data: { ...body, first } });
-      await em.flush();
-      // Inside the transaction: if Temporal cannot be told, the contact is not recorded either.
-      await workflow(lead.id).signal(contactedSignal, { byUserId: auth.user.id, at: now.toISOString() });
+      await recordContact(em, temporal, lead, auth.user, contactBody.parse(req.body));
       return lead;
     });
     res.json({ lead: leadView(lead) });
@@ -227,6 +211,54 @@ export function leadRoutes({ orm, temporal, config }: RouteDeps): Router {
     const body = loseBody.parse(req.body);
     return handle.executeUpdate(loseUpdate, { args: [{ byUserId: auth.user.id, ...body }] });
   }));
+
+  router.post('/leads/:id/reassign', async (req, res) => {
+    const auth = requireAuth(req);
+    const lead = await readableLead(orm.em, auth, req);
+    if (auth.ability.cannot('reassign', leadSubject(lead))) throw new AppError(403, 'forbidden', 'You may not reassign this lead');
+    const { assigneeId } = reassignBody.parse(req.body);
+    ensureOpen(lead);
+    const target = await orm.em.findOne(UserSchema, { id: assigneeId, team: lead.team.id, role: 'staff', active: true });
+    if (!target) {
+      throw new AppError(400, 'validation_failed', 'Invalid input: assigneeId', [{ path: 'assigneeId', message: 'must be an active staff member of the lead’s team' }]);
+    }
+    try {
+      await workflow(lead.id).executeUpdate(reassignUpdate, { args: [{ byUserId: auth.user.id, assigneeId }] });
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError) throw new AppError(409, 'lead_closed', error.cause?.message ?? 'Lead is already closed');
+      throw error;
+    }
+    const updated = await orm.em.findOneOrFail(LeadSchema, lead.id, { populate: ['team', 'assignee'], refresh: true });
+    res.json({ lead: leadView(updated) });
+  });
+
+  /** Pause ("waiting on the customer") and resume stop and restart the lead's clocks; the time paused does not count. */
+  const pauseOrResume = (action: 'pause' | 'resume') => async (req: Request, res: Response) => {
+    const auth = requireAuth(req);
+    const lead = await orm.em.transactional(async (em) => {
+      const lead = await readableLead(em, auth, req);
+      if (auth.ability.cannot('update', leadSubject(lead))) throw new AppError(403, 'forbidden', `You may not ${action} this lead`);
+      const reason = action === 'pause' ? pauseBody.parse(req.body).reason : null;
+      if (action === 'resume') z.strictObject({}).parse(req.body ?? {});
+      ensureOpen(lead);
+      if ((action === 'pause') === Boolean(lead.pausedAt)) {
+        throw new AppError(409, action === 'pause' ? 'already_paused' : 'not_paused', action === 'pause' ? 'The lead is already paused' : 'The lead is not paused');
+      }
+      const from = { pausedAt: lead.pausedAt ?? null, pauseReason: lead.pauseReason ?? null };
+      lead.pausedAt = reason ? new Date() : null;
+      lead.pauseReason = reason;
+      recordLeadEvent(em, lead, { type: action === 'pause' ? 'paused' : 'resumed', actor: auth.user, data: { before: from, after: { pausedAt: lead.pausedAt, pauseReason: reason } } });
+      await em.flush();
+      // Inside the transaction: a pause the workflow did not hear about is not recorded either.
+      const handle = workflow(lead.id);
+      if (reason) await handle.signal(pauseSignal, { byUserId: auth.user.id, reason });
+      else await handle.signal(resumeSignal, { byUserId: auth.user.id });
+      return lead;
+    });
+    res.json({ lead: leadView(lead) });
+  };
+  router.post('/leads/:id/pause', pauseOrResume('pause'));
+  router.post('/leads/:id/resume', pauseOrResume('resume'));
 
   return router;
 }
