@@ -12,6 +12,8 @@ const configSchema = z.object({
   TEMPORAL_UI_URL: z.string().url().default('http://localhost:8233'),
   /** Signs session tokens. A fixed development secret is used outside production. */
   JWT_SECRET: z.string().min(32).optional(),
+  /** A prebuilt workflow bundle for the worker; without it the worker bundles the workflows at start. */
+  WORKFLOW_BUNDLE: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

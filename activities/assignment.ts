@@ -1,4 +1,5 @@
 import { LockMode, type EntityManager, type MikroORM } from '@mikro-orm/core';
+import type { SqlEntityManager } from '@mikro-orm/postgresql';
 import { ApplicationFailure } from '@temporalio/common';
 import { pickAssignee, type AssignmentPerson } from '../domain/assignment.js';
 import { isClosed, openLeadStatuses } from '../domain/lead.js';
@@ -16,8 +17,9 @@ export interface AssignInput extends StepInput {
   byUserId?: string;
 }
 
-async function openLeadCounts(em: EntityManager, teamId: string): Promise<Map<string, number>> {
-  const rows: { assignee_id: string; open: string }[] = await em.getConnection().execute(
+async function openLeadCounts(em: SqlEntityManager, teamId: string): Promise<Map<string, number>> {
+  // On the transaction's own connection: a pool connection could be held by a lead waiting for this team's lock.
+  const rows: { assignee_id: string; open: string }[] = await em.execute(
     `select assignee_id, count(*) as open from lead where team_id = ? and assignee_id is not null and status in (?, ?, ?) group by assignee_id`,
     [teamId, ...openLeadStatuses],
   );
@@ -75,7 +77,7 @@ export function assignmentActivities(orm: MikroORM) {
         const version = await em.findOneOrFail(PolicyVersionSchema, { policy: team.policy?.id ?? '', version: input.policyVersion });
         const rules = version.rules.assignment;
         const staff = await em.find(UserSchema, { team: team.id, role: 'staff' }, { orderBy: { name: 'asc' } });
-        const counts = await openLeadCounts(em, team.id);
+        const counts = await openLeadCounts(em as SqlEntityManager, team.id);
         const people = staff.map((user) => asPerson(user, team, counts.get(user.id) ?? 0));
         const now = new Date();
         const actor = input.byUserId ? await em.findOne(UserSchema, input.byUserId) : null;
@@ -144,7 +146,9 @@ export function assignmentActivities(orm: MikroORM) {
         const openTasks = await em.find(TaskSchema, { lead: lead.id, status: 'open', kind: { $ne: 'escalation' } });
         for (const task of openTasks) task.assignee = chosen;
         // The next lead in line may fit in what is left, or in the capacity a reassignment freed.
-        decision.wake = (await queuedLeads(em, team.id, lead.id, 1)).map((next) => next.id);
+        const othersEligible = pick.candidates.filter((candidate) => candidate.eligible).length > 1;
+        const roomLeft = !rules.respectCapacity || (counts.get(chosen.id) ?? 0) + 1 < chosen.capacity;
+        if (othersEligible || roomLeft || previous) decision.wake = (await queuedLeads(em, team.id, lead.id, 1)).map((next) => next.id);
         recordLeadEvent(em, lead, {
           ...base,
           type: previous ? 'reassigned' : 'assigned',

@@ -6,7 +6,8 @@ import request from 'supertest';
 import { createApp } from '../api/app.js';
 import type { AppDeps } from '../api/deps.js';
 import { databaseUrl, ensureDatabase } from '../db/databases.js';
-import { PolicySchema, PolicyVersionSchema, TeamSchema, UserSchema, type BusinessHours } from '../db/entities.js';
+import { LeadSchema, PolicySchema, PolicyVersionSchema, TeamSchema, UserSchema, type BusinessHours, type Lead, type User } from '../db/entities.js';
+import { leadWorkflowId } from '../domain/lead.js';
 import { weekdays } from '../domain/businessHours.js';
 import { initORM, type MikroORM } from '../db/orm.js';
 import { DEMO_PASSWORD, DemoSeeder } from '../db/seeders/DemoSeeder.js';
@@ -24,7 +25,18 @@ export interface Harness {
   /** Saves a new version of a team's policy with these rules merged over the defaults. */
   setPolicy(teamName: string, rules: Partial<PolicyRules>): Promise<void>;
   userId(email: string): Promise<string>;
+  /** A team of its own for one scenario: a manager, staff with these settings, open around the clock, and a policy. */
+  createTeam(name: string, staff: Partial<Pick<User, 'capacity' | 'weight' | 'active'>>[], rules: Partial<PolicyRules>): Promise<TestTeam>;
+  /** A lead row and its workflow, started the way a bulk import would (no HTTP in between). */
+  startLead(teamId: string, fields?: Partial<Pick<Lead, 'name' | 'email' | 'phone' | 'timezone'>>, options?: { historyLimit?: number }): Promise<string>;
   stop(): Promise<void>;
+}
+
+export interface TestTeam {
+  id: string;
+  managerId: string;
+  managerEmail: string;
+  staff: { id: string; email: string }[];
 }
 
 let runtimeInstalled = false;
@@ -95,6 +107,34 @@ export async function startHarness(): Promise<Harness> {
     },
     async userId(email) {
       return (await orm.em.fork().findOneOrFail(UserSchema, { email })).id;
+    },
+    async createTeam(name, staff, rules) {
+      const em = orm.em.fork();
+      const slug = name.toLowerCase();
+      // Everyone signs in with the demo password: copy a demo user's hash rather than hashing again.
+      const { passwordHash } = await em.findOneOrFail(UserSchema, { email: 'admin@leadline.test' }, { fields: ['passwordHash'] });
+      const team = em.create(TeamSchema, { name, timezone: 'America/New_York', businessHours: allHours });
+      const manager = em.create(UserSchema, { email: `${slug}.manager@leadline.test`, name: `${name} Manager`, role: 'manager', team, passwordHash });
+      const people = staff.map((settings, i) =>
+        em.create(UserSchema, { email: `${slug}.rep${i + 1}@leadline.test`, name: `${name} Rep ${i + 1}`, role: 'staff', team, passwordHash, ...settings }),
+      );
+      const policy = em.create(PolicySchema, { team, name: `${name} policy`, currentVersion: 1 });
+      em.create(PolicyVersionSchema, { policy, version: 1, rules: { ...defaultPolicyRules, ...rules } });
+      team.manager = manager;
+      team.policy = policy;
+      await em.flush();
+      return { id: team.id, managerId: manager.id, managerEmail: manager.email, staff: people.map((p) => ({ id: p.id, email: p.email })) };
+    },
+    async startLead(teamId, fields = {}, options = {}) {
+      const em = orm.em.fork();
+      const lead = em.create(LeadSchema, { name: 'Imported Lead', team: teamId, source: 'import', ...fields });
+      await em.flush();
+      await temporal.workflow.start('leadWorkflow', {
+        workflowId: leadWorkflowId(lead.id),
+        taskQueue,
+        args: [{ leadId: lead.id, ...options }],
+      });
+      return lead.id;
     },
     async stop() {
       worker.shutdown();

@@ -77,7 +77,10 @@ export interface LeadExplanation {
   plan: LeadPlanState;
 }
 
-export type ExplainedStep = Omit<PlannedStep, 'at'> & { at: string | null };
+/** A planned step as JSON: each kind keeps its own fields. */
+export type ExplainedStep = {
+  [K in PlannedStep['kind']]: Omit<Extract<PlannedStep, { kind: K }>, 'at'> & { at: string | null };
+}[PlannedStep['kind']];
 
 export interface ContactedInput {
   byUserId: string;
