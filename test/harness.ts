@@ -20,6 +20,8 @@ export interface Harness {
   app: Express;
   config: AppDeps['config'];
   temporal: Client;
+  /** This file's own database. */
+  databaseUrl: string;
   /** Signs in a demo user and returns the Bearer header value. */
   login(email: string): Promise<string>;
   /** Saves a new version of a team's policy with these rules merged over the defaults. */
@@ -28,7 +30,11 @@ export interface Harness {
   /** A team of its own for one scenario: a manager, staff with these settings, open around the clock, and a policy. */
   createTeam(name: string, staff: Partial<Pick<User, 'capacity' | 'weight' | 'active'>>[], rules: Partial<PolicyRules>): Promise<TestTeam>;
   /** A lead row and its workflow, started the way a bulk import would (no HTTP in between). */
-  startLead(teamId: string, fields?: Partial<Pick<Lead, 'name' | 'email' | 'phone' | 'timezone'>>, options?: { historyLimit?: number }): Promise<string>;
+  startLead(
+    teamId: string,
+    fields?: Partial<Pick<Lead, 'name' | 'email' | 'phone' | 'timezone'>>,
+    options?: { historyLimit?: number; taskQueue?: string },
+  ): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -62,7 +68,8 @@ export async function startHarness(): Promise<Harness> {
   }
   const name = `test_${randomUUID().replace(/-/g, '')}`;
   await ensureDatabase(services.postgresUrl, name, services.templateDatabase);
-  const orm = await initORM(databaseUrl(services.postgresUrl, name));
+  const url = databaseUrl(services.postgresUrl, name);
+  const orm = await initORM(url);
   await orm.seeder.seed(DemoSeeder);
   await openAllHours(orm);
 
@@ -93,6 +100,7 @@ export async function startHarness(): Promise<Harness> {
     app,
     config,
     temporal,
+    databaseUrl: url,
     async login(email) {
       const res = await request(app).post('/api/auth/login').send({ email, password: DEMO_PASSWORD }).expect(200);
       return `Bearer ${(res.body as { token: string }).token}`;
@@ -129,10 +137,11 @@ export async function startHarness(): Promise<Harness> {
       const em = orm.em.fork();
       const lead = em.create(LeadSchema, { name: 'Imported Lead', team: teamId, source: 'import', ...fields });
       await em.flush();
+      const { taskQueue: queue = taskQueue, historyLimit } = options;
       await temporal.workflow.start('leadWorkflow', {
         workflowId: leadWorkflowId(lead.id),
-        taskQueue,
-        args: [{ leadId: lead.id, ...options }],
+        taskQueue: queue,
+        args: [{ leadId: lead.id, ...(historyLimit ? { historyLimit } : {}) }],
       });
       return lead.id;
     },

@@ -37,7 +37,8 @@ import {
 } from './definitions.js';
 
 const acts = proxyActivities<LeadActivities>({
-  startToCloseTimeout: '30s',
+  // Each activity is one short transaction; a worker that died mid-activity is noticed this soon.
+  startToCloseTimeout: '10s',
   retry: {
     initialInterval: '1s',
     maximumInterval: '1m',
