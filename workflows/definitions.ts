@@ -1,7 +1,9 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { RankedCandidate } from '../domain/assignment.js';
+import type { BusinessCalendar } from '../domain/businessHours.js';
 import type { LeadPlanState, PlannedStep } from '../domain/planner.js';
+import type { PolicyRules } from '../domain/policy.js';
 import type { ClosedLeadStatus, LeadStatus } from '../domain/lead.js';
 
 /** The one task queue name; the worker, the API and the tests share it unless configured otherwise. */
@@ -32,6 +34,14 @@ export interface CarriedLeadState extends LeadPlanState {
   /** Signals taken in but not yet acted on when the run continued as new. */
   pendingReplies: InboundMessageInput[];
   pendingPolicyVersion: number | null;
+  /** The team's name and hours and the rules in force; null until a new lead's context has loaded. */
+  setting: LeadSetting | null;
+}
+
+export interface LeadSetting {
+  teamName: string;
+  calendar: BusinessCalendar;
+  rules: PolicyRules;
 }
 
 export interface PauseState {

@@ -11,8 +11,7 @@ import {
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { LeadActivities } from '../activities/index.js';
 import { isClosed, leadWorkflowId, type ClosedLeadStatus } from '../domain/lead.js';
-import { pauseClock, planLead, resumeClock, startClock, type PlannedStep } from '../domain/planner.js';
-import type { PolicyRules } from '../domain/policy.js';
+import { pauseClock, planLead, resumeClock, startClock, type LeadClock, type PlannedStep } from '../domain/planner.js';
 import {
   assignmentOpportunitySignal,
   contactedSignal,
@@ -62,30 +61,28 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
   const { leadId } = input;
   const workflowId = workflowInfo().workflowId;
   const historyLimit = input.historyLimit ?? DEFAULT_HISTORY_LIMIT;
-  const context = await acts.loadLeadContext({ leadId });
-  let rules: PolicyRules = context.policy.rules;
-
+  // Handlers are registered before the first await, so a query or signal that reaches a new run
+  // (just started, or just continued as new) is answered; the team's setting arrives with the context.
   const state: CarriedLeadState = input.carried ?? {
     phase: 'queued',
     clock: null,
     escalationsDone: 0,
     cadenceDone: 0,
-    timezone: context.timezone,
-    status: context.status,
-    assigneeId: context.assigneeId,
-    assigneeEmail: context.assigneeEmail,
-    escalationLevel: context.escalationLevel,
-    policyVersion: context.policy.version,
-    hadLead: context.assigneeId ? [context.assigneeId] : [],
+    timezone: 'UTC',
+    status: 'new',
+    assigneeId: null,
+    assigneeEmail: null,
+    escalationLevel: 0,
+    policyVersion: 0,
+    hadLead: [],
     pause: null,
     lastAssignment: null,
     managerToldQueued: false,
     assignments: 0,
     pendingReplies: [],
     pendingPolicyVersion: null,
+    setting: null,
   };
-  // A version saved while the previous run handed over is taken up (and recorded) at the first step.
-  if (context.policy.version > state.policyVersion) state.pendingPolicyVersion = context.policy.version;
 
   let closing = false;
   let outcome: CloseResult | null = null;
@@ -94,17 +91,19 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
   const changed = () => {
     changes += 1;
   };
-  const plan = () => planLead(state, rules, context.calendar, Date.now());
+  const plan = () => (state.setting ? planLead(state, state.setting.rules, state.setting.calendar, Date.now()) : { deadlines: [], next: null });
+  /** Stops a running clock; one started before the team's setting arrived has counted nothing yet. */
+  const pause = (clock: LeadClock) => (state.setting ? pauseClock(clock, Date.now(), state.setting.rules, state.setting.calendar) : { consumedMs: 0, runningSince: null });
 
   const publish = () => {
     const next = plan().deadlines.find((d) => d.at !== null);
     const updates: SearchAttributeUpdatePair[] = [
       { key: searchAttributes.status, value: state.status },
       { key: searchAttributes.escalationLevel, value: state.escalationLevel },
-      { key: searchAttributes.team, value: context.teamName },
       { key: searchAttributes.nextActionAt, value: next?.at ? new Date(next.at) : null },
     ];
     if (state.assigneeEmail) updates.push({ key: searchAttributes.assignee, value: state.assigneeEmail });
+    if (state.setting) updates.push({ key: searchAttributes.team, value: state.setting.teamName });
     upsertSearchAttributes(updates);
   };
 
@@ -116,7 +115,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
       status: state.status,
       assigneeId: state.assigneeId,
       escalationLevel: state.escalationLevel,
-      policyVersion: state.policyVersion,
+      policyVersion: state.setting ? state.policyVersion : null,
       phase,
       pause: state.pause,
       deadlines,
@@ -140,7 +139,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
   setHandler(pauseSignal, ({ reason }) => {
     if (!state.pause) {
       state.pause = { reason, since: new Date().toISOString() };
-      if (state.clock) state.clock = pauseClock(state.clock, Date.now(), rules, context.calendar);
+      if (state.clock) state.clock = pause(state.clock);
     }
     changed();
   });
@@ -252,7 +251,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
     const version = state.pendingPolicyVersion;
     if (version !== null && version > state.policyVersion) {
       const policy = await acts.applyPolicyVersion({ leadId, key: `${workflowId}:policy:${version}`, policyVersion: version });
-      rules = policy.rules;
+      if (state.setting) state.setting.rules = policy.rules;
       state.policyVersion = policy.version;
     }
     state.pendingPolicyVersion = null;
@@ -264,7 +263,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
       if (state.phase === 'cadence' && !state.pause) {
         await acts.pauseForReply({ leadId, key: `${key}:pause`, policyVersion: state.policyVersion, messageId: message.messageId });
         state.pause = { reason: 'lead replied', since: new Date().toISOString() };
-        if (state.clock) state.clock = pauseClock(state.clock, Date.now(), rules, context.calendar);
+        if (state.clock) state.clock = pause(state.clock);
       }
       state.pendingReplies.shift();
     }
@@ -283,7 +282,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
       state.escalationsDone += 1;
     } else if (step.kind === 'cadence') {
       const key = `${workflowId}:cadence:${state.cadenceDone}`;
-      const definition = rules.cadence[step.step];
+      const definition = state.setting?.rules.cadence[step.step];
       if (definition?.action === 'task') {
         await acts.createTask({ ...base, key, kind: 'follow_up', title: definition.title, dueAt: new Date().toISOString() });
       } else if (definition) {
@@ -294,6 +293,22 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
       await close('unresponsive', { byUserId: null, reason: 'no answer by the end of the cadence' });
     }
   };
+
+  const context = await acts.loadLeadContext({ leadId });
+  if (!input.carried) {
+    // Signals may have moved the lead on while the context loaded; they win over the row.
+    if (state.status === 'new') state.status = context.status;
+    state.assigneeId ??= context.assigneeId;
+    state.assigneeEmail ??= context.assigneeEmail;
+    state.escalationLevel = context.escalationLevel;
+    state.policyVersion = context.policy.version;
+    state.timezone = context.timezone;
+    if (context.assigneeId) state.hadLead.push(context.assigneeId);
+  }
+  // The team's hours and name are read again on every run; the rules stay the version in force.
+  state.setting = { teamName: context.teamName, calendar: context.calendar, rules: state.setting?.rules ?? context.policy.rules };
+  // A version saved while the previous run handed over is taken up (and recorded) at the first step.
+  if (context.policy.version > state.policyVersion) state.pendingPolicyVersion = context.policy.version;
 
   publish();
   while (!closing) {
