@@ -11,6 +11,7 @@ import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
 import { leadRoutes } from './routes/leads.js';
 import { policyRoutes } from './routes/policies.js';
+import { statsRoutes } from './routes/stats.js';
 
 /** The HTTP app around its dependencies; `npm start`, `api/server.ts` and the tests all build it here. */
 export function createApp(deps: AppDeps): Express {
@@ -30,6 +31,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(authRoutes(routeDeps));
   api.use(leadRoutes(routeDeps));
   api.use(policyRoutes(routeDeps));
+  api.use(statsRoutes(routeDeps));
   api.use((req) => {
     throw new AppError(404, 'not_found', `No route ${req.method} ${req.baseUrl}${req.path}`);
   });
