@@ -10,6 +10,7 @@ import { AppError, errorHandler } from './errors.js';
 import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
 import { leadRoutes } from './routes/leads.js';
+import { intakeRoutes } from './routes/intake.js';
 import { policyRoutes } from './routes/policies.js';
 import { statsRoutes } from './routes/stats.js';
 
@@ -32,6 +33,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(leadRoutes(routeDeps));
   api.use(policyRoutes(routeDeps));
   api.use(statsRoutes(routeDeps));
+  api.use(intakeRoutes(routeDeps));
   api.use((req) => {
     throw new AppError(404, 'not_found', `No route ${req.method} ${req.baseUrl}${req.path}`);
   });

@@ -225,7 +225,42 @@ export const OptOutSchema = defineEntity({
 });
 export type OptOut = InferEntity<typeof OptOutSchema>;
 
+/** A website or form's key for `POST /api/intake`; only its SHA-256 is stored. */
+export const ApiKeySchema = defineEntity({
+  name: 'ApiKey',
+  properties: {
+    id: id(),
+    team: () => p.manyToOne(TeamSchema).deleteRule('cascade'),
+    name: p.string().length(100),
+    /** The first characters of the key, so people can tell keys apart. */
+    prefix: p.string().length(16),
+    keyHash: p.string().length(64).unique().hidden(),
+    createdBy: () => p.manyToOne(UserSchema).nullable().deleteRule('set null'),
+    lastUsedAt: p.datetime().nullable(),
+    revokedAt: p.datetime().nullable(),
+    createdAt: createdAt(),
+  },
+});
+export type ApiKey = InferEntity<typeof ApiKeySchema>;
+
+/** One intake request per key and `Idempotency-Key`: a repeat gets the first answer. */
+export const IntakeRequestSchema = defineEntity({
+  name: 'IntakeRequest',
+  properties: {
+    id: id(),
+    apiKey: () => p.manyToOne(ApiKeySchema).deleteRule('cascade'),
+    idempotencyKey: p.string().length(200).nullable(),
+    lead: () => p.manyToOne(LeadSchema).deleteRule('cascade'),
+    outcome: p.enum(['created', 'merged'] as const),
+    createdAt: createdAt(),
+  },
+  uniques: [{ properties: ['apiKey', 'idempotencyKey'] }],
+});
+export type IntakeRequest = InferEntity<typeof IntakeRequestSchema>;
+
 export const entities = [
+  ApiKeySchema,
+  IntakeRequestSchema,
   TeamSchema,
   UserSchema,
   PolicySchema,

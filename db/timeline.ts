@@ -5,6 +5,8 @@ export interface LeadEventInput {
   type: string;
   /** The user who acted; omitted when the workflow acted. */
   actor?: User | null;
+  /** Who acted when it was not a user: the workflow (default) or the system (an intake form, a webhook). */
+  actorKind?: 'workflow' | 'system';
   data?: Record<string, unknown>;
   policyVersion?: number | null;
   /** Set by workflow activities, so a retry finds the event instead of writing it again. */
@@ -17,7 +19,7 @@ export function recordLeadEvent(em: EntityManager, lead: Lead, input: LeadEventI
     lead,
     type: input.type,
     actor: input.actor ?? null,
-    actorKind: input.actor ? 'user' : 'workflow',
+    actorKind: input.actor ? 'user' : (input.actorKind ?? 'workflow'),
     data: input.data ?? {},
     policyVersion: input.policyVersion ?? null,
     idempotencyKey: input.idempotencyKey ?? null,

@@ -276,7 +276,7 @@ describe('cadence and closing', () => {
 
     await h.temporal.workflow.getHandle(leadWorkflowId(leadId)).signal(inboundMessageSignal, { messageId: 'SM-test-1', channel: 'sms' });
     const reply = await eventually(() => h.orm.em.fork().findOne(TaskSchema, { lead: leadId, kind: 'reply' }));
-    expect(reply).toMatchObject({ status: 'open', title: "Reply to the lead's sms" });
+    expect(reply).toMatchObject({ status: 'open', title: 'Reply to the lead’s text' });
     expect((await explain(leadId)).pause).toMatchObject({ reason: 'lead replied' });
     expect((await lead(leadId)).pauseReason).toBe('lead replied');
 

@@ -119,8 +119,10 @@ export interface PauseInput {
 }
 
 export interface InboundMessageInput {
+  /** The inbound Message (or, for `form`, the intake request) it came as; keys the reply task. */
   messageId: string;
-  channel: 'sms' | 'email';
+  /** `form`: the lead filled in a website form again and was merged into this lead. */
+  channel: 'sms' | 'email' | 'form';
 }
 
 export const contactedSignal = defineSignal<[ContactedInput]>('contacted');

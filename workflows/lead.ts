@@ -50,6 +50,12 @@ const QUEUE_POLL_MS = 15 * 60_000;
 /** Continue-as-new before the history grows past this many events (Temporal warns at 10k). */
 const DEFAULT_HISTORY_LIMIT = 2_000;
 
+const replyTitles = {
+  sms: 'Reply to the lead’s text',
+  email: 'Reply to the lead’s email',
+  form: 'The lead asked again through a form: get back to them',
+} as const;
+
 const iso = (at: number | null) => (at === null ? null : new Date(at).toISOString());
 
 /**
@@ -258,7 +264,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
     while (state.pendingReplies.length > 0 && !closing) {
       const message = state.pendingReplies[0]!;
       const key = `${workflowId}:reply:${message.messageId}`;
-      await acts.createTask({ leadId, key, policyVersion: state.policyVersion, kind: 'reply', title: `Reply to the lead's ${message.channel}`, dueAt: new Date().toISOString() });
+      await acts.createTask({ leadId, key, policyVersion: state.policyVersion, kind: 'reply', title: replyTitles[message.channel], dueAt: new Date().toISOString() });
       // A lead that writes back is in a conversation now: automated outreach stops until someone resumes it.
       if (state.phase === 'cadence' && !state.pause) {
         await acts.pauseForReply({ leadId, key: `${key}:pause`, policyVersion: state.policyVersion, messageId: message.messageId });

@@ -1,9 +1,8 @@
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { Router, type Request, type Response } from 'express';
-import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { z } from 'zod';
-import { leadStatuses, leadWorkflowId, openLeadStatuses, priorities } from '../../domain/lead.js';
+import { leadStatuses, leadWorkflowId } from '../../domain/lead.js';
 import { LeadEventSchema, LeadSchema, MessageSchema, TaskSchema, TeamSchema, UserSchema, type Lead } from '../../db/entities.js';
 import { recordLeadEvent } from '../../db/timeline.js';
 import type { leadWorkflow } from '../../workflows/lead.js';
@@ -12,35 +11,12 @@ import { accessibleWhere } from '../accessible.js';
 import { requireAuth, type Auth } from '../auth.js';
 import type { RouteDeps } from '../deps.js';
 import { contactBody, ensureOpen, recordContact } from '../contact.js';
+import { contactRequired, createLead, duplicateLead, findOpenDuplicate, leadFields } from '../newLead.js';
 import { AppError, notFound } from '../errors.js';
 import { leadView, timelineView } from '../serializers.js';
 import { leadSubject } from '../subjects.js';
 
-const phone = z
-  .string()
-  .trim()
-  .max(32)
-  .transform((value, ctx) => {
-    const parsed = parsePhoneNumberFromString(value, 'US');
-    if (!parsed?.isValid()) {
-      ctx.addIssue({ code: 'custom', message: 'must be a valid phone number, such as +1 202 555 0143' });
-      return z.NEVER;
-    }
-    return parsed.number;
-  });
-
-const createBody = z
-  .strictObject({
-    name: z.string().trim().min(1).max(200),
-    email: z.string().trim().toLowerCase().email().max(254).optional(),
-    phone: phone.optional(),
-    source: z.string().trim().min(1).max(100).default('manual'),
-    teamId: z.uuid().optional(),
-    priority: z.enum(priorities).default('normal'),
-    value: z.number().nonnegative().max(9_999_999_999).optional(),
-    notes: z.string().max(5_000).optional(),
-  })
-  .refine((body) => body.email || body.phone, { message: 'give an email or a phone number', path: ['email'] });
+const createBody = z.strictObject({ ...leadFields, teamId: z.uuid().optional() }).refine((body) => body.email || body.phone, contactRequired);
 
 const listQuery = z.strictObject({
   status: z
@@ -73,11 +49,6 @@ async function readableLead(em: EntityManager, auth: Auth, req: Request): Promis
 }
 
 
-async function findOpenDuplicate(em: EntityManager, email?: string, phoneNumber?: string) {
-  const keys = [...(email ? [{ email }] : []), ...(phoneNumber ? [{ phone: phoneNumber }] : [])];
-  return em.findOne(LeadSchema, { $or: keys, status: { $in: [...openLeadStatuses] } });
-}
-
 export function leadRoutes({ orm, temporal, config }: RouteDeps): Router {
   const router = Router();
   const workflow = (leadId: string) => temporal.workflow.getHandle<typeof leadWorkflow>(leadWorkflowId(leadId));
@@ -96,30 +67,16 @@ export function leadRoutes({ orm, temporal, config }: RouteDeps): Router {
       throw new AppError(403, 'forbidden', 'You may not create leads for this team');
     }
 
-    const duplicate = async () => {
-      const existing = await findOpenDuplicate(em, body.email, body.phone);
-      return new AppError(409, 'duplicate_lead', 'An open lead with this email or phone already exists', { leadId: existing?.id });
-    };
-    if (await findOpenDuplicate(em, body.email, body.phone)) throw await duplicate();
+    const existing = await findOpenDuplicate(em, body.email, body.phone);
+    if (existing) throw duplicateLead(existing);
 
     try {
-      const lead = await em.transactional(async (tx) => {
-        const { teamId: _team, ...fields } = body;
-        const lead = tx.create(LeadSchema, { ...fields, email: body.email ?? null, phone: body.phone ?? null, team: team.id });
-        recordLeadEvent(tx, lead, { type: 'created', actor: auth.user, data: { source: lead.source, by: auth.user.email } });
-        await tx.flush();
-        // Started before commit: if Temporal refuses, the lead is rolled back rather than left without a workflow.
-        await temporal.workflow.start<typeof leadWorkflow>('leadWorkflow', {
-          workflowId: leadWorkflowId(lead.id),
-          taskQueue: config.TEMPORAL_TASK_QUEUE,
-          args: [{ leadId: lead.id }],
-        });
-        return lead;
-      });
+      const { teamId: _team, ...fields } = body;
+      const lead = await em.transactional((tx) => createLead(tx, temporal, config.TEMPORAL_TASK_QUEUE, { fields, team, actor: auth.user, via: 'app' }));
       const created = await em.findOneOrFail(LeadSchema, lead.id, { populate: ['team', 'assignee'], refresh: true });
       res.status(201).json({ lead: leadView(created) });
     } catch (error) {
-      if (error instanceof UniqueConstraintViolationException) throw await duplicate();
+      if (error instanceof UniqueConstraintViolationException) throw duplicateLead(await findOpenDuplicate(em, body.email, body.phone));
       throw error;
     }
   });
