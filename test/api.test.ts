@@ -186,3 +186,33 @@ describe('health', () => {
     expect(ready.body).toEqual({ status: 'ready', checks: { postgres: { ok: true }, temporal: { ok: true } } });
   });
 });
+
+describe('editing a lead', () => {
+  it('changes contact fields with a before/after timeline row, refuses a duplicate, and lets only who may', async () => {
+    const manager = await h.login('north.manager@leadline.test');
+    const a = await createLead(manager, { name: 'Edit Me', email: 'edit.me@example.com' }).expect(201);
+    await createLead(manager, { name: 'Taken', email: 'taken@example.com' }).expect(201);
+    const id = a.body.lead.id as string;
+
+    const res = await request(h.app)
+      .patch(`/api/leads/${id}`)
+      .set('Authorization', manager)
+      .send({ phone: '202 555 0199', priority: 'high', timezone: 'Europe/Berlin' })
+      .expect(200);
+    expect(res.body.lead).toMatchObject({ phone: '+12025550199', priority: 'high' });
+    const event = await h.orm.em.fork().findOneOrFail(LeadEventSchema, { lead: id, type: 'updated' });
+    expect(event.data).toEqual({ before: { phone: null, priority: 'normal', timezone: null }, after: { phone: '+12025550199', priority: 'high', timezone: 'Europe/Berlin' } });
+
+    const dup = await request(h.app).patch(`/api/leads/${id}`).set('Authorization', manager).send({ email: 'taken@example.com' }).expect(409);
+    expect(dup.body.error.code).toBe('duplicate_lead');
+    const bad = await request(h.app).patch(`/api/leads/${id}`).set('Authorization', manager).send({ timezone: 'Mars/Olympus', status: 'converted' }).expect(400);
+    expect(bad.body.error.details.map((d: { path: string }) => d.path).sort()).toEqual(['status', 'timezone']);
+    await request(h.app).patch(`/api/leads/${id}`).set('Authorization', manager).send({}).expect(400);
+    expect((await h.orm.em.fork().findOneOrFail(LeadSchema, id)).email).toBe('edit.me@example.com');
+
+    const southManager = await h.login('south.manager@leadline.test');
+    await request(h.app).patch(`/api/leads/${id}`).set('Authorization', southManager).send({ notes: 'x' }).expect(404);
+    const ops = await h.login('ops@leadline.test');
+    await request(h.app).patch(`/api/leads/${id}`).set('Authorization', ops).send({ notes: 'x' }).expect(403);
+  });
+});

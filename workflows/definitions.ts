@@ -135,6 +135,8 @@ export const inboundMessageSignal = defineSignal<[InboundMessageInput]>('inbound
 export const policyChangedSignal = defineSignal<[{ version: number }]>('policyChanged');
 /** Someone in the team may have become eligible; a queued lead asks again. */
 export const assignmentOpportunitySignal = defineSignal('assignmentOpportunity');
+/** Contact details changed; the lead's timezone decides its quiet hours. */
+export const leadUpdatedSignal = defineSignal<[{ timezone: string }]>('leadUpdated');
 export const reassignUpdate = defineUpdate<AssignmentDecision, [ReassignInput]>('reassign');
 export const explainQuery = defineQuery<LeadExplanation>('explain');
 export const convertUpdate = defineUpdate<CloseResult, [ConvertInput]>('convert');

@@ -18,6 +18,7 @@ import {
   convertUpdate,
   explainQuery,
   inboundMessageSignal,
+  leadUpdatedSignal,
   loseUpdate,
   nonRetryableErrors,
   pauseSignal,
@@ -169,6 +170,11 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
   });
 
   setHandler(assignmentOpportunitySignal, changed);
+
+  setHandler(leadUpdatedSignal, ({ timezone }) => {
+    state.timezone = timezone;
+    changed();
+  });
 
   /** Signals the queued leads a step left room for; one that has closed meanwhile is skipped. */
   const wake = async (leadIds: string[] | undefined) => {

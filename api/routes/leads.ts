@@ -2,11 +2,11 @@ import { UniqueConstraintViolationException, type EntityManager } from '@mikro-o
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { leadStatuses, leadWorkflowId } from '../../domain/lead.js';
+import { leadStatuses, leadWorkflowId, priorities } from '../../domain/lead.js';
 import { LeadEventSchema, LeadSchema, MessageSchema, TaskSchema, TeamSchema, UserSchema, type Lead } from '../../db/entities.js';
 import { recordLeadEvent } from '../../db/timeline.js';
 import type { leadWorkflow } from '../../workflows/lead.js';
-import { convertUpdate, explainQuery, loseUpdate, pauseSignal, reassignUpdate, resumeSignal, type CloseResult } from '../../workflows/definitions.js';
+import { convertUpdate, explainQuery, leadUpdatedSignal, loseUpdate, pauseSignal, reassignUpdate, resumeSignal, type CloseResult } from '../../workflows/definitions.js';
 import { accessibleWhere } from '../accessible.js';
 import { requireAuth, type Auth } from '../auth.js';
 import type { RouteDeps } from '../deps.js';
@@ -35,6 +35,18 @@ const listQuery = z.strictObject({
 
 const convertBody = z.strictObject({ value: z.number().nonnegative().max(9_999_999_999).optional(), notes: z.string().max(5_000).optional() });
 const loseBody = z.strictObject({ reason: z.string().trim().min(1).max(500) });
+const patchBody = z
+  .strictObject({
+    name: leadFields.name,
+    email: leadFields.email.unwrap().nullable(),
+    phone: leadFields.phone.unwrap().nullable(),
+    priority: z.enum(priorities),
+    value: leadFields.value.unwrap().nullable(),
+    notes: leadFields.notes.unwrap().nullable(),
+    timezone: z.string().refine((zone) => Intl.supportedValuesOf('timeZone').includes(zone) || zone === 'UTC', 'must be an IANA timezone such as America/New_York').nullable(),
+  })
+  .partial()
+  .refine((body) => Object.keys(body).length > 0, { message: 'give at least one field to change', path: [] });
 const pauseBody = z.strictObject({ reason: z.string().trim().min(1).max(200) });
 const reassignBody = z.strictObject({ assigneeId: z.uuid() });
 const idParam = z.object({ id: z.uuid() });
@@ -168,6 +180,37 @@ export function leadRoutes({ orm, temporal, config }: RouteDeps): Router {
     const body = loseBody.parse(req.body);
     return handle.executeUpdate(loseUpdate, { args: [{ byUserId: auth.user.id, ...body }] });
   }));
+
+  router.patch('/leads/:id', async (req, res) => {
+    const auth = requireAuth(req);
+    const update = () => orm.em.transactional(async (em) => {
+      const lead = await readableLead(em, auth, req);
+      if (auth.ability.cannot('update', leadSubject(lead))) throw new AppError(403, 'forbidden', 'You may not edit this lead');
+      const body = patchBody.parse(req.body);
+      ensureOpen(lead);
+      if (body.email === null && (body.phone === null || (body.phone === undefined && !lead.phone))) {
+        throw new AppError(400, 'validation_failed', 'Invalid input: email', [{ path: 'email', message: 'a lead needs an email or a phone number' }]);
+      }
+      const changed = Object.entries(body).filter(([field, value]) => lead[field as keyof typeof body] !== value);
+      const before = Object.fromEntries(changed.map(([field]) => [field, lead[field as keyof typeof body] ?? null]));
+      const duplicate = await findOpenDuplicate(em, body.email ?? undefined, body.phone ?? undefined);
+      if (duplicate && duplicate.id !== lead.id) throw duplicateLead(duplicate);
+      em.assign(lead, body);
+      if (changed.length > 0) recordLeadEvent(em, lead, { type: 'updated', actor: auth.user, data: { before, after: Object.fromEntries(changed) } });
+      await em.flush();
+      if ('timezone' in body) {
+        await workflow(lead.id).signal(leadUpdatedSignal, { timezone: lead.timezone ?? lead.team.timezone });
+      }
+      return lead;
+    });
+    try {
+      res.json({ lead: leadView(await update()) });
+    } catch (error) {
+      // Another open lead took this email or phone in the meantime.
+      if (error instanceof UniqueConstraintViolationException) throw new AppError(409, 'duplicate_lead', 'An open lead with this email or phone already exists');
+      throw error;
+    }
+  });
 
   router.post('/leads/:id/reassign', async (req, res) => {
     const auth = requireAuth(req);
