@@ -14,6 +14,14 @@ const configSchema = z.object({
   JWT_SECRET: z.string().min(32).optional(),
   /** A prebuilt workflow bundle for the worker; without it the worker bundles the workflows at start. */
   WORKFLOW_BUNDLE: z.string().optional(),
+  /** Origins (comma-separated) allowed to call the API from a browser; unset means no CORS headers at all. */
+  CORS_ORIGINS: z
+    .string()
+    .optional()
+    .transform((value) => value?.split(',').map((origin) => origin.trim()).filter(Boolean))
+    .pipe(z.array(z.url().transform((url) => new URL(url).origin)).optional()),
+  /** A bearer token that may read `/metrics` (for a Prometheus scraper); ops and admin sessions may read it too. */
+  METRICS_TOKEN: z.string().min(16).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -7,19 +7,29 @@ import helmet from 'helmet';
 import { createSessions, sessionMiddleware } from './auth.js';
 import type { AppDeps, RouteDeps } from './deps.js';
 import { AppError, errorHandler } from './errors.js';
+import { corsFor, defaultLoginRateLimit, jsonBodiesOnly, loginRateLimit } from './guards.js';
+import { createMetrics, metricsRoutes, routeMount, timeRequests } from './metrics.js';
+import { requestLog } from './requestLog.js';
 import { authRoutes } from './routes/auth.js';
+import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { leadRoutes } from './routes/leads.js';
 import { intakeRoutes } from './routes/intake.js';
 import { policyRoutes } from './routes/policies.js';
 import { statsRoutes } from './routes/stats.js';
+import { taskRoutes } from './routes/tasks.js';
+import { teamRoutes } from './routes/teams.js';
+import { userRoutes } from './routes/users.js';
 
 /** The HTTP app around its dependencies; `npm start`, `api/server.ts` and the tests all build it here. */
 export function createApp(deps: AppDeps): Express {
-  const routeDeps: RouteDeps = { ...deps, sessions: createSessions(deps.config.JWT_SECRET) };
+  const metrics = createMetrics();
+  const routeDeps: RouteDeps = { ...deps, sessions: createSessions(deps.config.JWT_SECRET), metrics };
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.use(requestLog(deps.config.NODE_ENV !== 'test'));
+  app.use(timeRequests(metrics));
   app.use(helmet());
   app.use(express.json({ limit: '100kb' }));
   app.use(cookieParser());
@@ -27,12 +37,21 @@ export function createApp(deps: AppDeps): Express {
   app.use((_req, _res, next) => RequestContext.create(deps.orm.em, next));
 
   app.use(healthRoutes(routeDeps));
+  app.use(metricsRoutes(metrics, routeDeps.sessions, () => deps.orm.em, deps.config.METRICS_TOKEN));
+  if (deps.config.CORS_ORIGINS?.length) app.use('/api', corsFor(deps.config.CORS_ORIGINS));
   const api = express.Router();
+  api.use(routeMount);
+  api.use(jsonBodiesOnly);
+  api.use('/auth/login', loginRateLimit(deps.loginRateLimit ?? defaultLoginRateLimit));
+  api.use(docsRoutes());
   api.use(sessionMiddleware(routeDeps.sessions, () => deps.orm.em));
   api.use(authRoutes(routeDeps));
   api.use(leadRoutes(routeDeps));
   api.use(policyRoutes(routeDeps));
   api.use(statsRoutes(routeDeps));
+  api.use(userRoutes(routeDeps));
+  api.use(teamRoutes(routeDeps));
+  api.use(taskRoutes(routeDeps));
   api.use(intakeRoutes(routeDeps));
   api.use((req) => {
     throw new AppError(404, 'not_found', `No route ${req.method} ${req.baseUrl}${req.path}`);

@@ -19,6 +19,10 @@ export class AppError extends Error {
 
 export const notFound = (what = 'Resource') => new AppError(404, 'not_found', `${what} not found`);
 
+/** A 403 that names the fields the caller may not change, in the shape of validation details. */
+export const forbiddenFields = (fields: string[], what: string) =>
+  new AppError(403, 'forbidden', `You may not change ${fields.join(', ')} of this ${what}`, fields.map((path) => ({ path, message: 'you may not change this field' })));
+
 function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (error instanceof ZodError) {
@@ -44,7 +48,8 @@ function toAppError(error: unknown): AppError {
 
 export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   const appError = toAppError(error);
-  if (appError.status >= 500) logger.error({ err: error, path: req.path }, 'request failed');
+  // `req.log` carries the request id (see requestLog.ts); the bare logger serves errors raised before it ran.
+  if (appError.status >= 500) (req.log ?? logger).error({ err: error, path: req.path }, 'request failed');
   const { status, code, message, details } = appError;
   res.status(status).json({ error: { code, message, ...(details === undefined ? {} : { details }) } });
 };

@@ -1,31 +1,18 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { Client } from '@temporalio/client';
-import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { z } from 'zod';
 import { leadWorkflowId, openLeadStatuses, priorities } from '../domain/lead.js';
 import { LeadSchema, type Lead, type Team, type User } from '../db/entities.js';
 import { recordLeadEvent } from '../db/timeline.js';
 import type { leadWorkflow } from '../workflows/lead.js';
 import { AppError } from './errors.js';
-
-const phone = z
-  .string()
-  .trim()
-  .max(32)
-  .transform((value, ctx) => {
-    const parsed = parsePhoneNumberFromString(value, 'US');
-    if (!parsed?.isValid()) {
-      ctx.addIssue({ code: 'custom', message: 'must be a valid phone number, such as +1 202 555 0143' });
-      return z.NEVER;
-    }
-    return parsed.number;
-  });
+import { phoneNumber } from './phone.js';
 
 /** The fields of a new lead, the same from the app and from a website form. */
 export const leadFields = {
   name: z.string().trim().min(1).max(200),
   email: z.string().trim().toLowerCase().email().max(254).optional(),
-  phone: phone.optional(),
+  phone: phoneNumber.optional(),
   source: z.string().trim().min(1).max(100).default('manual'),
   priority: z.enum(priorities).default('normal'),
   value: z.number().nonnegative().max(9_999_999_999).optional(),

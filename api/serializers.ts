@@ -1,4 +1,4 @@
-import type { Lead, LeadEvent, Message, User } from '../db/entities.js';
+import type { Lead, LeadEvent, Message, Task, Team, User } from '../db/entities.js';
 
 export function userView(user: User) {
   return {
@@ -10,6 +10,19 @@ export function userView(user: User) {
     phone: user.phone ?? null,
     active: user.active,
     capacity: user.capacity,
+  };
+}
+
+/** A user on the users screen: `userView` plus the settings that decide whether they get leads. Never the password hash. */
+export function userDetailView(user: User) {
+  return {
+    ...userView(user),
+    weight: user.weight,
+    workingHours: user.workingHours ?? null,
+    outOfOfficeFrom: user.outOfOfficeFrom ?? null,
+    outOfOfficeUntil: user.outOfOfficeUntil ?? null,
+    notifyBy: user.notifyBy,
+    createdAt: user.createdAt,
   };
 }
 
@@ -70,4 +83,35 @@ export function timelineView(events: LeadEvent[], messages: Message[]) {
     })),
   ];
   return items.sort((a, b) => a.at.getTime() - b.at.getTime());
+}
+
+/** Needs `manager` populated. */
+export function teamView(team: Team) {
+  return {
+    id: team.id,
+    name: team.name,
+    timezone: team.timezone,
+    businessHours: team.businessHours,
+    manager: person(team.manager),
+    policyId: team.policy?.id ?? null,
+    createdAt: team.createdAt,
+  };
+}
+
+/** Needs `lead` and `assignee` populated; `now` decides what is overdue, the same instant the list was ordered by. */
+export function taskView(task: Task, now: Date) {
+  return {
+    id: task.id,
+    kind: task.kind,
+    title: task.title,
+    status: task.status,
+    dueAt: task.dueAt,
+    overdue: task.status === 'open' && task.dueAt.getTime() < now.getTime(),
+    outcome: task.outcome ?? null,
+    completedAt: task.completedAt ?? null,
+    createdAt: task.createdAt,
+    teamId: task.team.id,
+    lead: { id: task.lead.id, name: task.lead.name },
+    assignee: person(task.assignee),
+  };
 }

@@ -18,12 +18,12 @@ export type Action =
  */
 export interface LeadSubject { kind: 'Lead'; id: string; team: string; assignee: string | null }
 export interface TaskSubject { kind: 'Task'; id: string; assignee: string | null; team: string }
-export interface UserSubject { kind: 'User'; id: string; team: string | null }
+export interface UserSubject { kind: 'User'; id: string; team: string | null; role: Role }
 export interface TeamSubject { kind: 'Team'; id: string }
 export interface PolicySubject { kind: 'Policy'; id: string; team: string }
 
 type SubjectRecord = LeadSubject | TaskSubject | UserSubject | TeamSubject | PolicySubject;
-export type SubjectName = SubjectRecord['kind'] | 'Stats' | 'Workflow' | 'all';
+export type SubjectName = SubjectRecord['kind'] | 'Stats' | 'Workflow' | 'Metrics' | 'all';
 export type AppAbility = MongoAbility<[Action, SubjectName | SubjectRecord]>;
 export type AppRule = RawRuleOf<AppAbility>;
 
@@ -34,6 +34,14 @@ export interface Actor {
   teamId: string | null;
 }
 
+/** What a manager may change about the staff of their own team: the settings that decide assignment. */
+export const staffSettingFields = ['capacity', 'weight', 'workingHours', 'outOfOfficeFrom', 'outOfOfficeUntil', 'active'] as const;
+export type StaffSettingField = (typeof staffSettingFields)[number];
+
+/** What a manager may change about their own team: when it is open. */
+export const teamHoursFields = ['businessHours', 'timezone'] as const;
+export type TeamHoursField = (typeof teamHoursFields)[number];
+
 type DefineRules = (actor: Actor, builder: AbilityBuilder<AppAbility>) => void;
 
 const rulesByRole: Record<Role, DefineRules> = {
@@ -41,7 +49,7 @@ const rulesByRole: Record<Role, DefineRules> = {
     can('manage', 'all');
   },
   ops(_actor, { can }) {
-    can('read', ['Lead', 'Task', 'User', 'Team', 'Policy', 'Stats', 'Workflow']);
+    can('read', ['Lead', 'Task', 'User', 'Team', 'Policy', 'Stats', 'Workflow', 'Metrics']);
   },
   manager({ id, teamId }, { can }) {
     can('read', 'User', { id });
@@ -49,7 +57,9 @@ const rulesByRole: Record<Role, DefineRules> = {
     can(['read', 'create', 'update', 'contact', 'convert', 'lose', 'reassign'], 'Lead', { team: teamId });
     can(['read', 'complete'], 'Task', { team: teamId });
     can('read', 'User', { team: teamId });
+    can('update', 'User', [...staffSettingFields], { team: teamId, role: 'staff' });
     can('read', 'Team', { id: teamId });
+    can('update', 'Team', [...teamHoursFields], { id: teamId });
     can(['read', 'update'], 'Policy', { team: teamId });
     can('read', ['Stats', 'Workflow']);
   },

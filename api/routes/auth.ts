@@ -39,3 +39,6 @@ export function authRoutes({ orm, sessions, config }: RouteDeps): Router {
 
   return router;
 }
+
+/** The request schemas of these routes, for the OpenAPI document. */
+export const authSchemas = { loginBody };

@@ -33,7 +33,7 @@ async function apiKeyOf(em: EntityManager, req: Request): Promise<ApiKey> {
   return key;
 }
 
-export function intakeRoutes({ orm, temporal, config }: RouteDeps): Router {
+export function intakeRoutes({ orm, temporal, config, metrics }: RouteDeps): Router {
   const router = Router();
 
   /**
@@ -86,6 +86,7 @@ export function intakeRoutes({ orm, temporal, config }: RouteDeps): Router {
       const winner = repeatKey ? await orm.em.fork().findOne(IntakeRequestSchema, { apiKey: key.id, idempotencyKey: repeatKey }) : null;
       intake = winner ?? (await run());
     }
+    if (intake.outcome === 'created') metrics.leadsCreated.inc();
     const { status, body } = intakeAnswer(intake);
     res.status(status).json(body);
   });
@@ -124,3 +125,5 @@ export function intakeRoutes({ orm, temporal, config }: RouteDeps): Router {
   return router;
 }
 
+/** The request schemas of these routes, for the OpenAPI document. */
+export const intakeSchemas = { intakeBody, createKeyBody };

@@ -49,6 +49,7 @@ const patchBody = z
   .refine((body) => Object.keys(body).length > 0, { message: 'give at least one field to change', path: [] });
 const pauseBody = z.strictObject({ reason: z.string().trim().min(1).max(200) });
 const reassignBody = z.strictObject({ assigneeId: z.uuid() });
+const resumeBody = z.strictObject({});
 const idParam = z.object({ id: z.uuid() });
 
 /** Loads a lead the caller may read, else 404, so ids of other teams' leads reveal nothing. */
@@ -61,7 +62,7 @@ async function readableLead(em: EntityManager, auth: Auth, req: Request): Promis
 }
 
 
-export function leadRoutes({ orm, temporal, config }: RouteDeps): Router {
+export function leadRoutes({ orm, temporal, config, metrics }: RouteDeps): Router {
   const router = Router();
   const workflow = (leadId: string) => temporal.workflow.getHandle<typeof leadWorkflow>(leadWorkflowId(leadId));
   const temporalUrl = (leadId: string) =>
@@ -85,6 +86,7 @@ export function leadRoutes({ orm, temporal, config }: RouteDeps): Router {
     try {
       const { teamId: _team, ...fields } = body;
       const lead = await em.transactional((tx) => createLead(tx, temporal, config.TEMPORAL_TASK_QUEUE, { fields, team, actor: auth.user, via: 'app' }));
+      metrics.leadsCreated.inc();
       const created = await em.findOneOrFail(LeadSchema, lead.id, { populate: ['team', 'assignee'], refresh: true });
       res.status(201).json({ lead: leadView(created) });
     } catch (error) {
@@ -239,7 +241,7 @@ export function leadRoutes({ orm, temporal, config }: RouteDeps): Router {
       const lead = await readableLead(em, auth, req);
       if (auth.ability.cannot('update', leadSubject(lead))) throw new AppError(403, 'forbidden', `You may not ${action} this lead`);
       const reason = action === 'pause' ? pauseBody.parse(req.body).reason : null;
-      if (action === 'resume') z.strictObject({}).parse(req.body ?? {});
+      if (action === 'resume') resumeBody.parse(req.body ?? {});
       ensureOpen(lead);
       if ((action === 'pause') === Boolean(lead.pausedAt)) {
         throw new AppError(409, action === 'pause' ? 'already_paused' : 'not_paused', action === 'pause' ? 'The lead is already paused' : 'The lead is not paused');
@@ -273,3 +275,6 @@ async function describeWorkflow(handle: WorkflowHandle<typeof leadWorkflow>) {
     return { id: handle.workflowId, runId: null, status: 'UNKNOWN', explain: null };
   }
 }
+
+/** The request schemas of these routes, for the OpenAPI document. */
+export const leadSchemas = { createBody, listQuery, patchBody, contactBody, convertBody, loseBody, pauseBody, resumeBody, reassignBody };

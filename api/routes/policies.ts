@@ -191,3 +191,6 @@ export function policyRoutes({ orm, temporal }: RouteDeps): Router {
 
   return router;
 }
+
+/** The request schemas of these routes, for the OpenAPI document. */
+export const policySchemas = { createBody, saveBody };

@@ -159,3 +159,6 @@ export function statsRoutes({ orm }: RouteDeps): Router {
 
   return router;
 }
+
+/** The request schemas of these routes, for the OpenAPI document. */
+export const statsSchemas = { statsQuery };
