@@ -90,6 +90,8 @@ export function policyRoutes({ orm, temporal }: RouteDeps): Router {
 
   router.post('/policies', async (req, res) => {
     const auth = requireAuth(req);
+    // Nobody without some right to create policies learns anything from the body's validation.
+    if (auth.ability.cannot('create', 'Policy')) throw new AppError(403, 'forbidden', 'You may not create policies');
     const body = createBody.parse(req.body);
     const team = await orm.em.findOne(TeamSchema, body.teamId);
     if (!team) throw new AppError(400, 'validation_failed', 'Invalid input: teamId', [{ path: 'teamId', message: 'no such team' }]);
