@@ -6,6 +6,7 @@ import { createActivities } from './activities/index.js';
 import { readConfig } from './config.js';
 import { initORM } from './db/orm.js';
 import { logger } from './logger.js';
+import { requestIdActivityInterceptor } from './requestContext.js';
 
 export interface WorkerDeps {
   orm: MikroORM;
@@ -16,9 +17,14 @@ export interface WorkerDeps {
   workflowBundlePath?: string;
 }
 
-const workflowsSource = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 /** The TypeScript source in a checkout, the compiled JavaScript in a production build. */
-export const workflowsPath = existsSync(workflowsSource) ? workflowsSource : workflowsSource.replace(/\.ts$/, '.js');
+const sourceOrBuilt = (relative: string) => {
+  const source = fileURLToPath(new URL(relative, import.meta.url));
+  return existsSync(source) ? source : source.replace(/\.ts$/, '.js');
+};
+export const workflowsPath = sourceOrBuilt('./workflows/index.ts');
+/** Bundled with the workflows (a prebuilt bundle must be made with them too). */
+export const workflowInterceptorModules = [sourceOrBuilt('./workflows/requestId.ts')];
 
 export function createLeadWorker({ orm, connection, namespace, taskQueue, workflowBundlePath }: WorkerDeps): Promise<Worker> {
   return Worker.create({
@@ -26,6 +32,7 @@ export function createLeadWorker({ orm, connection, namespace, taskQueue, workfl
     namespace,
     taskQueue,
     activities: createActivities({ orm }),
+    interceptors: { activity: [() => requestIdActivityInterceptor()], workflowModules: workflowInterceptorModules },
     ...(workflowBundlePath ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath }),
   });
 }

@@ -9,6 +9,7 @@ import type { AppDeps, RouteDeps } from './deps.js';
 import { AppError, errorHandler } from './errors.js';
 import { corsFor, defaultLoginRateLimit, jsonBodiesOnly, loginRateLimit } from './guards.js';
 import { createMetrics, metricsRoutes, routeMount, timeRequests } from './metrics.js';
+import { requestContext } from '../requestContext.js';
 import { requestLog } from './requestLog.js';
 import { authRoutes } from './routes/auth.js';
 import { docsRoutes } from './routes/docs.js';
@@ -29,6 +30,8 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(requestLog(deps.config.NODE_ENV !== 'test'));
+  // Whatever this request starts or signals in Temporal carries its id (see requestContext.ts).
+  app.use((req, _res, next) => requestContext.run({ requestId: String(req.id) }, next));
   app.use(timeRequests(metrics));
   app.use(helmet());
   app.use(express.json({ limit: '100kb' }));

@@ -4,6 +4,7 @@ import { readConfig } from '../config.js';
 import { initORM } from '../db/orm.js';
 import { logger } from '../logger.js';
 import { createApp } from './app.js';
+import { requestIdClientInterceptor } from '../requestContext.js';
 
 export const webRoot = fileURLToPath(new URL('../web/dist', import.meta.url));
 
@@ -15,7 +16,7 @@ async function main() {
   }
   const orm = await initORM(config.DATABASE_URL);
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, interceptors: { workflow: [requestIdClientInterceptor] } });
   const app = createApp({ orm, temporal, config, webRoot });
   const server = app.listen(config.PORT, () => logger.info({ port: config.PORT }, 'api listening'));
   const stop = () => {

@@ -205,6 +205,8 @@ export const LeadEventSchema = defineEntity({
     data: p.json<Record<string, unknown>>(),
     policyVersion: p.integer().nullable(),
     idempotencyKey: p.string().length(200).nullable().unique(),
+    /** The API request behind the change, also when a workflow activity wrote it (`X-Request-Id`). */
+    requestId: p.string().length(128).nullable(),
     at: p.datetime().onCreate(() => new Date()),
   },
   indexes: [{ properties: ['lead', 'at'] }, { properties: ['type', 'at'] }],

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/core';
+import { currentRequestId } from '../requestContext.js';
 import { LeadEventSchema, type Lead, type LeadEvent, type User } from './entities.js';
 
 export interface LeadEventInput {
@@ -23,6 +24,7 @@ export function recordLeadEvent(em: EntityManager, lead: Lead, input: LeadEventI
     data: input.data ?? {},
     policyVersion: input.policyVersion ?? null,
     idempotencyKey: input.idempotencyKey ?? null,
+    requestId: currentRequestId() ?? null,
   });
 }
 

@@ -18,6 +18,7 @@ import { logger } from '../logger.js';
 import { createLeadWorker } from '../worker.js';
 import { startEmbeddedPostgres } from './services/postgres.js';
 import { startTemporalDevServer } from './services/temporal.js';
+import { requestIdClientInterceptor } from '../requestContext.js';
 
 const root = join(import.meta.dirname, '..');
 const dataDir = join(root, '.data');
@@ -68,7 +69,7 @@ async function main() {
 
   const clientConnection = await Connection.connect({ address: temporalAddress });
   stops.unshift(() => clientConnection.close());
-  const temporal = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+  const temporal = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE, interceptors: { workflow: [requestIdClientInterceptor] } });
   const app = createApp({ orm, temporal, config, webRoot });
   const server = await new Promise<import('node:http').Server>((resolve) => {
     const listening = app.listen(config.PORT, () => resolve(listening));

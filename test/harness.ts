@@ -14,6 +14,7 @@ import { DEMO_PASSWORD, DemoSeeder } from '../db/seeders/DemoSeeder.js';
 import { defaultPolicyRules, type PolicyRules } from '../domain/policy.js';
 import { createLeadWorker } from '../worker.js';
 import { testServices } from './services.js';
+import { requestIdClientInterceptor } from '../requestContext.js';
 
 export interface Harness {
   orm: MikroORM;
@@ -85,7 +86,7 @@ export async function startHarness(): Promise<Harness> {
   const running = worker.run();
 
   const connection = await Connection.connect({ address: services.temporalAddress });
-  const temporal = new Client({ connection, namespace: 'default' });
+  const temporal = new Client({ connection, namespace: 'default', interceptors: { workflow: [requestIdClientInterceptor] } });
   const config: AppDeps['config'] = {
     NODE_ENV: 'test',
     TEMPORAL_NAMESPACE: 'default',

@@ -28,6 +28,7 @@ describe('a lead created through the API', () => {
     const created = await request(h.app)
       .post('/api/leads')
       .set('Authorization', manager)
+      .set('X-Request-Id', 'trace-grace-1')
       .send({ name: 'Grace Hopper', email: 'Grace@Example.com', phone: '202-555-0143', source: 'web' })
       .expect(201);
     const leadId = created.body.lead.id as string;
@@ -107,6 +108,8 @@ describe('a lead created through the API', () => {
     expect(events.map((e) => e.type)).toEqual(['created', 'assigned', 'task_created', 'escalated', 'contacted', 'converted']);
     expect(events.find((e) => e.type === 'escalated')).toMatchObject({ actorKind: 'workflow', policyVersion: 2, data: { action: 'remind_assignee', level: 1 } });
     expect(events.find((e) => e.type === 'contacted')?.actor?.id).toBe(rep1);
+    // The request that created the lead is named on what it caused, in the API and in the workflow's activities.
+    expect(events.filter((e) => ['created', 'assigned', 'task_created'].includes(e.type)).map((e) => e.requestId)).toEqual(['trace-grace-1', 'trace-grace-1', 'trace-grace-1']);
     const tasks = await em.find(TaskSchema, { lead: leadId });
     expect(tasks.map((t) => [t.kind, t.status, t.outcome])).toEqual([['first_contact', 'done', 'Interested, wants a quote']]);
 
