@@ -117,7 +117,12 @@ describe('the team queue', () => {
     await em.flush();
     await wakeTeamQueue(h.orm.em.fork(), h.temporal, team.id);
     expect((await assigned(third)).queuedAt).toBeNull();
-    expect(await eventTypes(third)).toEqual(['queued', 'manager_notified', 'assigned', 'task_created']);
+    expect(await eventually(async () => ((await eventTypes(third)).length === 4 ? eventTypes(third) : null))).toEqual([
+      'queued',
+      'manager_notified',
+      'assigned',
+      'task_created',
+    ]);
     // Still one notice per lead after waiting and asking again.
     expect(await h.orm.em.fork().count(TaskSchema, { team: team.id, kind: 'escalation' })).toBe(2);
     saveHistory(third, 'queued-then-assigned');

@@ -247,9 +247,11 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
     { validator: (_update: ReassignInput) => refuseWhenClosed() },
   );
 
-  /** Waits until `at` (or forever for null); true when a signal or a close came first. */
-  const waitUntil = async (at: number | null) => {
-    const seen = changes;
+  /**
+   * Waits until `at` (or forever for null); true when a close, or a signal since `seen`, came first.
+   * `seen` is taken before the step's activities, so a signal that lands while they run is not lost.
+   */
+  const waitUntil = async (at: number | null, seen: number) => {
     const interrupted = () => changes !== seen || closing;
     if (at === null) {
       await condition(interrupted);
@@ -324,6 +326,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
 
   publish();
   while (!closing) {
+    const seen = changes;
     const info = workflowInfo();
     if (info.continueAsNewSuggested || info.historyLength > historyLimit) {
       await condition(allHandlersFinished);
@@ -340,14 +343,14 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
           state.managerToldQueued = true;
         }
         const nextEligible = decision.nextEligibleAt ? Date.parse(decision.nextEligibleAt) : Number.POSITIVE_INFINITY;
-        await waitUntil(Math.min(nextEligible, Date.now() + QUEUE_POLL_MS));
+        await waitUntil(Math.min(nextEligible, Date.now() + QUEUE_POLL_MS), seen);
       }
       continue;
     }
 
     const next = plan().next;
     publish();
-    if (await waitUntil(next?.at ?? null)) continue;
+    if (await waitUntil(next?.at ?? null, seen)) continue;
     if (next) await runStep(next);
     publish();
   }
