@@ -27,6 +27,8 @@ export const policyRulesSchema = z.strictObject({
   /** How long after the last cadence step a lead that never answered closes as unresponsive (default 1d). */
   unresponsiveAfter: durationSchema.optional(),
   quietHours: z.strictObject({ start: clockTime, end: clockTime }),
+  /** Notices to staff (assignment, reminders, manager alerts) wait for the recipient's working hours; false sends them at once. */
+  noticesRespectWorkingHours: z.boolean().optional(),
   assignment: z.strictObject({
     strategy: z.enum(['round_robin', 'least_loaded']),
     respectCapacity: z.boolean(),

@@ -14,7 +14,14 @@ import type {
   LeadQuery,
   LoseInput,
   NewLead,
+  PauseInput,
+  Policy,
+  PolicyRules,
+  PolicySaved,
+  PolicyVersion,
+  ReassignInput,
   Session,
+  Simulation,
 } from './types';
 
 /** One field's problem, as the API reports it for `validation_failed`. */
@@ -122,4 +129,14 @@ export const api = {
   contactLead: (id: string, input: ContactInput) => request<{ lead: Lead }>('POST', `/leads/${encodeURIComponent(id)}/contact`, { body: input }),
   convertLead: (id: string, input: ConvertInput) => request<{ lead: Lead }>('POST', `/leads/${encodeURIComponent(id)}/convert`, { body: input }),
   loseLead: (id: string, input: LoseInput) => request<{ lead: Lead }>('POST', `/leads/${encodeURIComponent(id)}/lose`, { body: input }),
+  pauseLead: (id: string, input: PauseInput) => request<{ lead: Lead }>('POST', `/leads/${encodeURIComponent(id)}/pause`, { body: input }),
+  resumeLead: (id: string) => request<{ lead: Lead }>('POST', `/leads/${encodeURIComponent(id)}/resume`, { body: {} }),
+  reassignLead: (id: string, input: ReassignInput) => request<{ lead: Lead }>('POST', `/leads/${encodeURIComponent(id)}/reassign`, { body: input }),
+
+  listPolicies: (signal?: AbortSignal) => request<{ items: Policy[] }>('GET', '/policies', { signal }),
+  getPolicy: (id: string, signal?: AbortSignal) => request<{ policy: Policy }>('GET', `/policies/${encodeURIComponent(id)}`, { signal }),
+  policyVersions: (id: string, signal?: AbortSignal) => request<{ items: PolicyVersion[] }>('GET', `/policies/${encodeURIComponent(id)}/versions`, { signal }),
+  savePolicy: (id: string, rules: PolicyRules) => request<PolicySaved>('PUT', `/policies/${encodeURIComponent(id)}`, { body: { rules } }),
+  simulatePolicy: (id: string, rules: PolicyRules, signal?: AbortSignal) =>
+    request<Simulation>('POST', `/policies/${encodeURIComponent(id)}/simulate`, { body: { rules }, signal }),
 };

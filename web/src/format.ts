@@ -1,5 +1,6 @@
 /** Display helpers: times in the viewer's time zone, durations, and words for the API's codes. */
 import { onBeforeUnmount, ref, type Ref } from 'vue';
+import type { CadenceStep, EscalationAction, ExplainedStep, LeadPhase, PolicyRules } from './types';
 
 const exactTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 const shortTime = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
@@ -82,6 +83,61 @@ const eventLabels: Record<string, string> = {
   email_outbound: 'Email sent',
   email_inbound: 'Email received',
 };
+
+/** Every escalation action, in words; a Record so a new action in domain/policy.ts fails the type check here. */
+export const escalationActionLabels: Record<EscalationAction, string> = {
+  remind_assignee: 'Remind the assignee',
+  notify_manager: 'Notify the manager',
+  reassign: 'Reassign to the next person',
+  raise_priority: 'Raise the priority',
+};
+export const escalationActions = Object.keys(escalationActionLabels) as EscalationAction[];
+
+export const cadenceActionLabels: Record<CadenceStep['action'], string> = { task: 'Task for the rep', sms: 'SMS to the lead', email: 'Email to the lead' };
+export const cadenceActions = Object.keys(cadenceActionLabels) as CadenceStep['action'][];
+/** The action as it reads inside a sentence: "Cadence 3: SMS followup_sms". */
+const cadenceActionWords: Record<CadenceStep['action'], string> = { task: 'task', sms: 'SMS', email: 'email' };
+
+export const onCadenceEndLabels: Record<PolicyRules['onCadenceEnd'], string> = {
+  unresponsive: 'Close the lead as unresponsive',
+  keep_open: 'Keep the lead open',
+};
+export const strategyLabels: Record<PolicyRules['assignment']['strategy'], string> = {
+  round_robin: 'Round robin (weighted)',
+  least_loaded: 'Least loaded',
+};
+
+export const phaseLabels: Record<LeadPhase, string> = {
+  queued: 'Waiting in the team queue',
+  first_contact: 'Waiting for first contact',
+  cadence: 'Follow-up cadence',
+  closed: 'Closed',
+};
+
+const lowerFirst = (text: string) => text.charAt(0).toLowerCase() + text.slice(1);
+
+/** A workflow step in words: "Escalation 2: notify the manager", "Cadence 3: SMS followup_sms (deferred for quiet hours)". */
+export function describeStep(step: ExplainedStep): string {
+  switch (step.kind) {
+    case 'first_contact_sla':
+      return 'First-contact SLA ends';
+    case 'escalation':
+      return `Escalation ${step.step + 1}: ${lowerFirst(escalationActionLabels[step.action] ?? label(step.action))}`;
+    case 'cadence': {
+      const what = step.action === 'task' ? `task “${step.label}”` : `${cadenceActionWords[step.action]} ${step.label}`;
+      return `Cadence ${step.step + 1}: ${what}${step.quietHoursDeferred ? ' (deferred for quiet hours)' : ''}`;
+    }
+    case 'cadence_end':
+      return 'Closes as unresponsive';
+  }
+}
+
+/** How far a simulated next action moves: "12m sooner", "2h later", "no change". */
+export function describeShift(minutes: number | null): string {
+  if (minutes === null) return '—';
+  if (minutes === 0) return 'no change';
+  return `${formatDuration(Math.abs(minutes) * 60_000)} ${minutes < 0 ? 'sooner' : 'later'}`;
+}
 
 /** Words for a timeline entry's type: "contacted" is a status, but on the timeline it is a logged contact. */
 export const eventLabel = (type: string) => eventLabels[type] ?? label(type);

@@ -1,4 +1,6 @@
 import { createRouter, createWebHistory, type LocationQueryValue } from 'vue-router';
+import type { Action, SubjectName } from '../../domain/ability';
+import { ability } from './ability';
 import { useSessionStore } from './stores/session';
 
 declare module 'vue-router' {
@@ -6,6 +8,8 @@ declare module 'vue-router' {
     /** Reachable without a session. */
     public?: boolean;
     title?: string;
+    /** What the user must be able to do to open the page; others are sent to the leads list. */
+    can?: [Action, SubjectName];
   }
 }
 
@@ -21,6 +25,12 @@ export const router = createRouter({
     },
     { path: '/leads', name: 'leads', component: () => import('./pages/LeadsPage.vue'), meta: { title: 'Leads' } },
     { path: '/leads/:id', name: 'lead', component: () => import('./pages/LeadPage.vue'), props: true, meta: { title: 'Lead' } },
+    {
+      path: '/policies',
+      name: 'policies',
+      component: () => import('./pages/PoliciesPage.vue'),
+      meta: { title: 'Policies', can: ['read', 'Policy'] },
+    },
     { path: '/:unknown(.*)*', redirect: { name: 'leads' } },
   ],
 });
@@ -41,6 +51,7 @@ router.beforeEach(async (to) => {
   }
   if (to.meta.public) return session.signedIn && to.name === 'sign-in' ? safeRedirect(to.query.redirect) : true;
   if (!session.signedIn) return { name: 'sign-in', query: { redirect: to.fullPath } };
+  if (to.meta.can && ability.cannot(...to.meta.can)) return { name: 'leads' };
   return true;
 });
 

@@ -2,6 +2,13 @@
 import type { AppRule } from '../../domain/ability';
 import type { RankedCandidate } from '../../domain/assignment';
 import type { LeadStatus, Priority, Role, TaskKind, TaskStatus, contactChannels } from '../../domain/lead';
+import type { PolicyRules } from '../../domain/policy';
+// The workflow's own types for what its `explain` query answers, so the app cannot drift from it.
+import type { AssignmentDecision, ExplainedStep, LeadExplanation, PauseState } from '../../workflows/definitions';
+
+export type { AssignmentDecision, ExplainedStep, LeadExplanation, PauseState, PolicyRules };
+export type { LeadPhase } from '../../domain/planner';
+export type { CadenceStep, EscalationAction } from '../../domain/policy';
 
 export type ContactChannel = (typeof contactChannels)[number];
 
@@ -44,6 +51,11 @@ export interface Lead {
   convertedAt: string | null;
   lostAt: string | null;
   lostReason: string | null;
+  /** Set while nobody in the team can take the lead. */
+  queuedAt: string | null;
+  /** Set while the lead's clocks are stopped ("waiting on the customer", or the lead replied). */
+  pausedAt: string | null;
+  pauseReason: string | null;
   smsOptOut: boolean;
   emailOptOut: boolean;
   createdAt: string;
@@ -79,41 +91,14 @@ export interface NewLead {
   teamId?: string;
 }
 
-export interface Deadline {
-  kind: 'first_contact_sla' | 'escalation';
-  step?: number;
-  action?: string;
-  at: string;
-}
-
 export type Candidate = RankedCandidate;
-
-export interface AssignmentDecision {
-  assigneeId: string | null;
-  assigneeEmail: string | null;
-  strategy: string;
-  candidates: Candidate[];
-  decidedAt: string;
-}
-
-/** The workflow's `explain` query: its clocks and its last assignment decision. */
-export interface Explanation {
-  leadId: string;
-  status: LeadStatus;
-  assigneeId: string | null;
-  escalationLevel: number;
-  policyVersion: number | null;
-  deadlines: Deadline[];
-  nextActionAt: string | null;
-  lastAssignment: AssignmentDecision | null;
-}
 
 export interface WorkflowInfo {
   id: string;
   runId: string | null;
   /** Temporal's execution status name: RUNNING, COMPLETED, ..., or UNKNOWN when it cannot be reached. */
   status: string;
-  explain: Explanation | null;
+  explain: LeadExplanation | null;
 }
 
 export interface TimelineEvent {
@@ -172,4 +157,85 @@ export interface ConvertInput {
 
 export interface LoseInput {
   reason: string;
+}
+
+/** Someone of the lead's team the lead could be given to, with what the workflow last said about them. */
+export interface StaffOption {
+  id: string;
+  name: string;
+  /** Why they were not eligible at the last decision ("at capacity (3/3 open leads)"); null when they were. */
+  note: string | null;
+  /** Inactive people cannot be given leads at all. */
+  disabled: boolean;
+}
+
+export interface PauseInput {
+  reason: string;
+}
+
+export interface ReassignInput {
+  assigneeId: string;
+}
+
+/** A policy with the rules of its current version (api/routes/policies.ts). */
+export interface Policy {
+  id: string;
+  name: string;
+  team: { id: string; name: string };
+  version: number;
+  rules: PolicyRules;
+  createdAt: string;
+  createdBy: { id: string; name: string } | null;
+}
+
+export interface PolicyVersion {
+  version: number;
+  rules: PolicyRules;
+  createdAt: string;
+  createdBy: { id: string; name: string } | null;
+}
+
+export interface PolicySaved {
+  policy: Policy;
+  /** Open leads whose workflows heard of the new version now; the rest take it up at their next run. */
+  leadsTold: number;
+  openLeads: number;
+}
+
+/** A lead's pending steps under one set of rules, as the planner the workflows run sees them. */
+export interface SimulatedPlan {
+  next: ExplainedStep | null;
+  deadlines: ExplainedStep[];
+}
+
+interface SimulatedLeadRef {
+  id: string;
+  name: string;
+  status: LeadStatus;
+  assignee: { id: string; name: string } | null;
+}
+
+/** One open lead under the current rules and the draft; a lead whose workflow did not answer has nothing to compare. */
+export type SimulatedLead =
+  | { lead: SimulatedLeadRef; available: false }
+  | {
+      lead: SimulatedLeadRef;
+      available: true;
+      current: SimulatedPlan;
+      draft: SimulatedPlan;
+      /** Minutes the next action moves (negative: sooner); null when either side has none or is paused. */
+      nextShiftMinutes: number | null;
+      /** The draft's next step is already due: saving would run it at once. */
+      dueImmediately: boolean;
+    };
+
+export interface Simulation {
+  policyId: string;
+  currentVersion: number;
+  simulatedAt: string;
+  openLeads: number;
+  /** Only the oldest open leads were simulated. */
+  truncated: boolean;
+  summary: { sooner: number; later: number; dueImmediately: number; unavailable: number };
+  items: SimulatedLead[];
 }
