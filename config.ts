@@ -23,6 +23,18 @@ const configSchema = z.object({
   /** A bearer token that may read `/metrics` (for a Prometheus scraper); ops and admin sessions may read it too. */
   METRICS_TOKEN: z.string().min(16).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Where the outside world reaches this service: Twilio signs webhooks for it, emails link to it. Defaults to http://localhost:PORT. */
+  PUBLIC_URL: z.url().optional(),
+  /** Twilio credentials and sender (a number in E.164 or a Messaging Service SID, MG…). Without them SMS run in sandbox mode. */
+  TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must be an Account SID (AC…)').optional(),
+  TWILIO_AUTH_TOKEN: z.string().min(16).optional(),
+  TWILIO_FROM: z.string().regex(/^(\+[1-9]\d{6,14}|MG[0-9a-fA-F]{32})$/, 'must be a number in E.164 or a Messaging Service SID').optional(),
+  /** SendGrid API key and verified sender. Without them email runs in sandbox mode. */
+  SENDGRID_API_KEY: z.string().min(16).optional(),
+  SENDGRID_FROM: z.email().optional(),
+  SENDGRID_FROM_NAME: z.string().max(100).optional(),
+  /** The signed event webhook's verification key (Mail Settings → Event Webhook → Signature Verification). */
+  SENDGRID_WEBHOOK_PUBLIC_KEY: z.string().min(40).optional(),
 });
 
 export type Config = z.infer<typeof configSchema> & { JWT_SECRET: string };
@@ -30,7 +42,8 @@ export type Config = z.infer<typeof configSchema> & { JWT_SECRET: string };
 const DEVELOPMENT_JWT_SECRET = 'leadline-development-secret-not-for-production';
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = configSchema.safeParse(env);
+  // An empty variable means unset (docker-compose passes `${VAR:-}` through as "").
+  const parsed = configSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')));
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`Invalid configuration: ${problems}`);
@@ -38,6 +51,13 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config = parsed.data;
   if (config.NODE_ENV === 'production' && !config.JWT_SECRET) {
     throw new Error('Invalid configuration: JWT_SECRET is required in production');
+  }
+  const twilio = [config.TWILIO_ACCOUNT_SID, config.TWILIO_AUTH_TOKEN, config.TWILIO_FROM];
+  if (twilio.some(Boolean) && !twilio.every(Boolean)) {
+    throw new Error('Invalid configuration: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM go together (none of them means sandbox SMS)');
+  }
+  if (Boolean(config.SENDGRID_API_KEY) !== Boolean(config.SENDGRID_FROM)) {
+    throw new Error('Invalid configuration: SENDGRID_API_KEY and SENDGRID_FROM go together (neither means sandbox email)');
   }
   return { ...config, JWT_SECRET: config.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET };
 }

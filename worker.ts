@@ -6,6 +6,7 @@ import { createActivities } from './activities/index.js';
 import { readConfig } from './config.js';
 import { initORM } from './db/orm.js';
 import { logger } from './logger.js';
+import type { ProviderSettings } from './messaging/settings.js';
 import { requestIdActivityInterceptor } from './requestContext.js';
 
 export interface WorkerDeps {
@@ -15,6 +16,8 @@ export interface WorkerDeps {
   taskQueue: string;
   /** A prebuilt bundle (tests build one per run); otherwise the workflows are bundled at start. */
   workflowBundlePath?: string;
+  /** Twilio and SendGrid; by default as configured in the environment. */
+  providers?: ProviderSettings;
 }
 
 /** The TypeScript source in a checkout, the compiled JavaScript in a production build. */
@@ -26,12 +29,12 @@ export const workflowsPath = sourceOrBuilt('./workflows/index.ts');
 /** Bundled with the workflows (a prebuilt bundle must be made with them too). */
 export const workflowInterceptorModules = [sourceOrBuilt('./workflows/requestId.ts')];
 
-export function createLeadWorker({ orm, connection, namespace, taskQueue, workflowBundlePath }: WorkerDeps): Promise<Worker> {
+export function createLeadWorker({ orm, connection, namespace, taskQueue, workflowBundlePath, providers }: WorkerDeps): Promise<Worker> {
   return Worker.create({
     connection,
     namespace,
     taskQueue,
-    activities: createActivities({ orm }),
+    activities: createActivities({ orm, providers }),
     interceptors: { activity: [() => requestIdActivityInterceptor()], workflowModules: workflowInterceptorModules },
     ...(workflowBundlePath ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath }),
   });

@@ -5,6 +5,9 @@ import { isClosed, raisedPriority, type ClosedLeadStatus, type TaskKind } from '
 import type { EscalationAction, PolicySnapshot } from '../domain/policy.js';
 import { LeadSchema, PolicyVersionSchema, TaskSchema, UserSchema, type Lead } from '../db/entities.js';
 import { findReceipt, recordLeadEvent } from '../db/timeline.js';
+import { readConfig } from '../config.js';
+import { providerSettings, type ProviderSettings } from '../messaging/settings.js';
+import { leadTimezone } from '../messaging/timezone.js';
 import { nonRetryableErrors, type CloseResult } from '../workflows/definitions.js';
 import { assignmentActivities } from './assignment.js';
 import { loadLead, type StepInput } from './common.js';
@@ -12,12 +15,14 @@ import { messageActivities } from './messages.js';
 
 export interface ActivityDeps {
   orm: MikroORM;
+  /** Twilio and SendGrid; by default as configured in the environment (sandboxed where nothing is). */
+  providers?: ProviderSettings;
 }
 
 export interface LeadContext {
   teamName: string;
   calendar: BusinessCalendar;
-  /** Where quiet hours count: the lead's own timezone, else the team's. */
+  /** Where quiet hours count: the lead's own timezone, else its phone number's country's, else the team's. */
   timezone: string;
   status: Lead['status'];
   assigneeId: string | null;
@@ -58,10 +63,10 @@ async function currentPolicy(em: Parameters<typeof loadLead>[0], lead: Lead, ver
 }
 
 /** The lead workflow's activities. Each one is a single transaction and idempotent by its step key. */
-export function createActivities({ orm }: ActivityDeps) {
+export function createActivities({ orm, providers = providerSettings(readConfig()) }: ActivityDeps) {
   return {
     ...assignmentActivities(orm),
-    ...messageActivities(orm),
+    ...messageActivities(orm, providers),
 
     async loadLeadContext({ leadId }: { leadId: string }): Promise<LeadContext> {
       const em = orm.em.fork();
@@ -70,7 +75,7 @@ export function createActivities({ orm }: ActivityDeps) {
       return {
         teamName: team.name,
         calendar: { timezone: team.timezone, ...team.businessHours },
-        timezone: lead.timezone ?? team.timezone,
+        timezone: leadTimezone(lead),
         status: lead.status,
         assigneeId: lead.assignee?.id ?? null,
         assigneeEmail: lead.assignee?.email ?? null,

@@ -21,6 +21,7 @@ import { statsRoutes } from './routes/stats.js';
 import { taskRoutes } from './routes/tasks.js';
 import { teamRoutes } from './routes/teams.js';
 import { userRoutes } from './routes/users.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 /** The HTTP app around its dependencies; `npm start`, `api/server.ts` and the tests all build it here. */
 export function createApp(deps: AppDeps): Express {
@@ -34,6 +35,7 @@ export function createApp(deps: AppDeps): Express {
   app.use((req, _res, next) => requestContext.run({ requestId: String(req.id) }, next));
   app.use(timeRequests(metrics));
   app.use(helmet());
+  app.use(webhookRoutes(deps));
   app.use(express.json({ limit: '100kb' }));
   app.use(cookieParser());
   // One EntityManager fork per request, so requests never share an identity map.

@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/core';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
+import type { ProviderSettings } from '../messaging/settings.js';
 import type { Sessions } from './auth.js';
 import type { Metrics } from './metrics.js';
 
@@ -13,6 +14,8 @@ export interface AppDeps {
   loginRateLimit?: { windowMs: number; max: number };
   /** Built web app to serve at `/`, if any. */
   webRoot?: string;
+  /** Twilio and SendGrid for the webhooks and unsubscribe links; by default as configured in the environment. */
+  providers?: ProviderSettings;
 }
 
 export interface RouteDeps extends AppDeps {

@@ -185,6 +185,8 @@ export const MessageSchema = defineEntity({
     status: p.enum(['queued', 'sent', 'delivered', 'failed', 'suppressed', 'received'] as const),
     error: p.text().nullable(),
     idempotencyKey: p.string().length(200).nullable().unique(),
+    /** Set while an attempt has handed the message to its provider and not heard back; a retry that finds it set may not send blindly. */
+    sendStartedAt: p.datetime().nullable(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -226,6 +228,19 @@ export const OptOutSchema = defineEntity({
   uniques: [{ properties: ['address', 'channel'] }],
 });
 export type OptOut = InferEntity<typeof OptOutSchema>;
+
+/** A provider webhook event already acted on (Twilio MessageSid and status, SendGrid sg_event_id): a redelivery is a no-op. */
+export const ProcessedWebhookSchema = defineEntity({
+  name: 'ProcessedWebhook',
+  properties: {
+    id: id(),
+    provider: p.enum(['twilio', 'sendgrid'] as const),
+    eventId: p.string().length(200),
+    at: p.datetime().onCreate(() => new Date()),
+  },
+  uniques: [{ properties: ['provider', 'eventId'] }],
+});
+export type ProcessedWebhook = InferEntity<typeof ProcessedWebhookSchema>;
 
 /** A website or form's key for `POST /api/intake`; only its SHA-256 is stored. */
 export const ApiKeySchema = defineEntity({
@@ -272,4 +287,5 @@ export const entities = [
   MessageSchema,
   LeadEventSchema,
   OptOutSchema,
+  ProcessedWebhookSchema,
 ];

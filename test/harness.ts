@@ -10,6 +10,7 @@ import { LeadSchema, PolicySchema, PolicyVersionSchema, TeamSchema, UserSchema, 
 import { leadWorkflowId } from '../domain/lead.js';
 import { weekdays } from '../domain/businessHours.js';
 import { initORM, type MikroORM } from '../db/orm.js';
+import type { ProviderSettings } from '../messaging/settings.js';
 import { DEMO_PASSWORD, DemoSeeder } from '../db/seeders/DemoSeeder.js';
 import { defaultPolicyRules, type PolicyRules } from '../domain/policy.js';
 import { createLeadWorker } from '../worker.js';
@@ -29,7 +30,7 @@ export interface Harness {
   setPolicy(teamName: string, rules: Partial<PolicyRules>): Promise<void>;
   userId(email: string): Promise<string>;
   /** A team of its own for one scenario: a manager, staff with these settings, open around the clock, and a policy. */
-  createTeam(name: string, staff: Partial<Pick<User, 'capacity' | 'weight' | 'active'>>[], rules: Partial<PolicyRules>): Promise<TestTeam>;
+  createTeam(name: string, staff: Partial<Pick<User, 'capacity' | 'weight' | 'active' | 'notifyBy'>>[], rules: Partial<PolicyRules>): Promise<TestTeam>;
   /** A lead row and its workflow, started the way a bulk import would (no HTTP in between). */
   startLead(
     teamId: string,
@@ -60,8 +61,11 @@ async function openAllHours(orm: MikroORM) {
 /**
  * A fresh database copied from the migrated template and seeded with the demo data, a worker on
  * its own task queue and the API app around both: one per test file, all on the shared servers.
+ * `providers` points the worker and the app at Twilio and SendGrid (fakes, in tests); without it
+ * both run in sandbox mode.
  */
-export async function startHarness(): Promise<Harness> {
+export async function startHarness(options: { providers?: ProviderSettings } = {}): Promise<Harness> {
+  const { providers } = options;
   const services = testServices();
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -82,6 +86,7 @@ export async function startHarness(): Promise<Harness> {
     namespace: 'default',
     taskQueue,
     workflowBundlePath: services.workflowBundlePath,
+    providers,
   });
   const running = worker.run();
 
@@ -94,7 +99,7 @@ export async function startHarness(): Promise<Harness> {
     TEMPORAL_UI_URL: 'http://localhost:8233',
     JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256',
   };
-  const app = createApp({ orm, temporal, config });
+  const app = createApp({ orm, temporal, config, providers });
 
   return {
     orm,
@@ -123,9 +128,10 @@ export async function startHarness(): Promise<Harness> {
       // Everyone signs in with the demo password: copy a demo user's hash rather than hashing again.
       const { passwordHash } = await em.findOneOrFail(UserSchema, { email: 'admin@leadline.test' }, { fields: ['passwordHash'] });
       const team = em.create(TeamSchema, { name, timezone: 'America/New_York', businessHours: allHours });
-      const manager = em.create(UserSchema, { email: `${slug}.manager@leadline.test`, name: `${name} Manager`, role: 'manager', team, passwordHash });
+      // No notification channels unless a test asks for them, so notices to staff do not crowd its messages.
+      const manager = em.create(UserSchema, { email: `${slug}.manager@leadline.test`, name: `${name} Manager`, role: 'manager', team, passwordHash, notifyBy: [] });
       const people = staff.map((settings, i) =>
-        em.create(UserSchema, { email: `${slug}.rep${i + 1}@leadline.test`, name: `${name} Rep ${i + 1}`, role: 'staff', team, passwordHash, ...settings }),
+        em.create(UserSchema, { email: `${slug}.rep${i + 1}@leadline.test`, name: `${name} Rep ${i + 1}`, role: 'staff', team, passwordHash, notifyBy: [], ...settings }),
       );
       const policy = em.create(PolicySchema, { team, name: `${name} policy`, currentVersion: 1 });
       em.create(PolicyVersionSchema, { policy, version: 1, rules: { ...defaultPolicyRules, ...rules } });

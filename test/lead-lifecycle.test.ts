@@ -105,7 +105,23 @@ describe('a lead created through the API', () => {
     // The rows: one timeline entry per change, in order, and the task closed by the contact.
     const em = h.orm.em.fork();
     const events = await em.find(LeadEventSchema, { lead: leadId }, { orderBy: { at: 'asc' } });
-    expect(events.map((e) => e.type)).toEqual(['created', 'assigned', 'task_created', 'escalated', 'contacted', 'converted']);
+    // The demo rep takes notices by email: one when the lead is assigned, one when reminded.
+    expect(events.map((e) => e.type)).toEqual([
+      'created',
+      'assigned',
+      'task_created',
+      'staff_notified',
+      'message_sent',
+      'escalated',
+      'staff_notified',
+      'message_sent',
+      'contacted',
+      'converted',
+    ]);
+    expect(events.filter((e) => e.type === 'staff_notified').map((e) => [e.data.userId, e.data.notice])).toEqual([
+      [rep1, 'assignment'],
+      [rep1, 'remind_assignee'],
+    ]);
     expect(events.find((e) => e.type === 'escalated')).toMatchObject({ actorKind: 'workflow', policyVersion: 2, data: { action: 'remind_assignee', level: 1 } });
     expect(events.find((e) => e.type === 'contacted')?.actor?.id).toBe(rep1);
     // The request that created the lead is named on what it caused, in the API and in the workflow's activities.
@@ -127,8 +143,10 @@ describe('a lead created through the API', () => {
       'activity:loadLeadContext',
       'activity:assignLead',
       'activity:createTask',
+      'activity:notifyStaff',
       'timer',
       'activity:escalateLead',
+      'activity:notifyStaff',
       'timer',
       'signal:contacted',
       'timer',

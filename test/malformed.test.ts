@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { openApiDocument, operations, type Operation } from '../api/openapi.js';
-import { LeadSchema, PolicySchema } from '../db/entities.js';
+import { LeadEventSchema, LeadSchema, PolicySchema } from '../db/entities.js';
 import { eventually, startHarness, type Harness } from './harness.js';
 
 let h: Harness;
@@ -15,7 +15,8 @@ beforeAll(async () => {
   const manager = await h.login('north.manager@leadline.test');
   const lead = await request(h.app).post('/api/leads').set('Authorization', manager).send({ name: 'Target', email: 'target@example.com' }).expect(201);
   ids.lead = lead.body.lead.id;
-  await eventually(async () => (await h.orm.em.fork().findOneOrFail(LeadSchema, ids.lead!)).assignee);
+  // Settled: assigned, its task made and the assignee's notice sent, so nothing moves during the test.
+  await eventually(() => h.orm.em.fork().findOne(LeadEventSchema, { lead: ids.lead!, type: 'message_sent' }));
   ids.policy = (await h.orm.em.fork().findOneOrFail(PolicySchema, { name: { $ne: '' } })).id;
   const key = await request(h.app).post('/api/api-keys').set('Authorization', admin).send({ teamId: (await h.orm.em.fork().findOneOrFail(LeadSchema, ids.lead!)).team.id, name: 'Fuzz' }).expect(201);
   apiKey = key.body.key;

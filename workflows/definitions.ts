@@ -34,6 +34,8 @@ export interface CarriedLeadState extends LeadPlanState {
   /** Signals taken in but not yet acted on when the run continued as new. */
   pendingReplies: InboundMessageInput[];
   pendingPolicyVersion: number | null;
+  /** Notices to staff waiting for the recipient's working hours (key, whom, when). */
+  notices: { key: string; kind: 'assignment' | 'remind_assignee' | 'notify_manager'; userId: string | null; at: number }[];
   /** The team's name and hours and the rules in force; null until a new lead's context has loaded. */
   setting: LeadSetting | null;
 }

@@ -10,6 +10,7 @@ import {
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { LeadActivities } from '../activities/index.js';
+import type { NoticeKind } from '../activities/messages.js';
 import { isClosed, leadWorkflowId, type ClosedLeadStatus } from '../domain/lead.js';
 import { pauseClock, planLead, resumeClock, startClock, type LeadClock, type PlannedStep } from '../domain/planner.js';
 import {
@@ -42,6 +43,22 @@ const acts = proxyActivities<LeadActivities>({
   retry: {
     initialInterval: '1s',
     maximumInterval: '1m',
+    nonRetryableErrorTypes: Object.values(nonRetryableErrors),
+  },
+});
+
+/**
+ * Messages go through a provider that may be down for a while: a few spaced attempts, then the send is
+ * recorded as failed on the lead (the last attempt knows it is the last) and the cadence goes on. The
+ * timeout is longer than a provider call may take (10s), so attempts never overlap.
+ */
+const messaging = proxyActivities<Pick<LeadActivities, 'sendLeadMessage' | 'notifyStaff'>>({
+  startToCloseTimeout: '30s',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 3,
+    maximumInterval: '2m',
+    maximumAttempts: 5,
     nonRetryableErrorTypes: Object.values(nonRetryableErrors),
   },
 });
@@ -88,6 +105,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
     assignments: 0,
     pendingReplies: [],
     pendingPolicyVersion: null,
+    notices: [],
     setting: null,
   };
 
@@ -199,10 +217,31 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
     await wake(decision.wake);
   };
 
+  /**
+   * Tells a person by their notification channels. Off duty (and the policy has notices wait), the
+   * notice waits in `state.notices` and the main loop sends it when their hours start. A notice
+   * that fails on every attempt is on the lead's timeline; the lead goes on without it.
+   */
+  const notify = async (kind: NoticeKind, key: string, userId: string | null) => {
+    try {
+      const result = await messaging.notifyStaff({ leadId, key, policyVersion: state.policyVersion, userId, kind });
+      if (result.deferredUntil) state.notices.push({ key, kind, userId, at: Date.parse(result.deferredUntil) });
+    } catch {
+      // Recorded by the activity's last attempt.
+    }
+  };
+  const noticesDue = async () => {
+    const due = state.notices.filter((notice) => notice.at <= Date.now());
+    state.notices = state.notices.filter((notice) => notice.at > Date.now());
+    for (const notice of due) await notify(notice.kind, notice.key, notice.userId);
+  };
+
   const assign = async (reason: 'new_lead' | 'queue' | 'escalation' | 'manual', extra: { exclude?: string[]; assigneeId?: string; byUserId?: string } = {}) => {
+    const attempt = state.assignments++;
+    const previous = state.assigneeId;
     const decision = await acts.assignLead({
       leadId,
-      key: `${workflowId}:assign:${state.assignments++}`,
+      key: `${workflowId}:assign:${attempt}`,
       policyVersion: state.policyVersion,
       exclude: extra.exclude ?? [],
       reason,
@@ -216,6 +255,10 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
       const due = plan().deadlines.find((d) => d.kind === 'first_contact_sla')?.at ?? Date.now();
       await acts.createTask({ leadId, key: `${workflowId}:task:first_contact`, policyVersion: state.policyVersion, kind: 'first_contact', title: 'First contact', dueAt: new Date(due).toISOString() });
       publish();
+    }
+    // After the task, so the notice can say when first contact is due.
+    if (decision.assigneeId && decision.assigneeId !== previous && !closing) {
+      await notify('assignment', `${workflowId}:notice:assign:${attempt}`, decision.assigneeId);
     }
     return decision;
   };
@@ -290,17 +333,24 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
       if (step.action === 'reassign') {
         await assign('escalation', { exclude: state.hadLead });
         state.escalationLevel = (await acts.raiseEscalationLevel({ ...base, key })).escalationLevel;
+        state.escalationsDone += 1;
       } else {
-        state.escalationLevel = (await acts.escalateLead({ ...base, key, step: step.step, action: step.action })).escalationLevel;
+        const result = await acts.escalateLead({ ...base, key, step: step.step, action: step.action });
+        state.escalationLevel = result.escalationLevel;
+        state.escalationsDone += 1;
+        if (!result.skipped && step.action !== 'raise_priority') await notify(step.action, `${key}:notice`, null);
       }
-      state.escalationsDone += 1;
     } else if (step.kind === 'cadence') {
       const key = `${workflowId}:cadence:${state.cadenceDone}`;
       const definition = state.setting?.rules.cadence[step.step];
       if (definition?.action === 'task') {
         await acts.createTask({ ...base, key, kind: 'follow_up', title: definition.title, dueAt: new Date().toISOString() });
       } else if (definition) {
-        await acts.sendLeadMessage({ ...base, key, channel: definition.action, template: definition.template });
+        try {
+          await messaging.sendLeadMessage({ ...base, key, channel: definition.action, template: definition.template });
+        } catch {
+          // Failed on every attempt: the Message row says so on the lead, and the cadence goes on.
+        }
       }
       state.cadenceDone += 1;
     } else if (step.kind === 'cadence_end') {
@@ -333,6 +383,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
       if (!closing) return continueAsNew<typeof leadWorkflow>({ leadId, carried: state, historyLimit: input.historyLimit });
     }
     await takeUpSignals();
+    await noticesDue();
     if (closing) break;
 
     if (state.phase === 'queued') {
@@ -350,8 +401,12 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
 
     const next = plan().next;
     publish();
-    if (await waitUntil(next?.at ?? null, seen)) continue;
-    if (next) await runStep(next);
+    const stepAt = next?.at ?? null;
+    const noticeAt = state.notices.length ? Math.min(...state.notices.map((notice) => notice.at)) : null;
+    const wakeAt = stepAt === null ? noticeAt : noticeAt === null ? stepAt : Math.min(stepAt, noticeAt);
+    if (await waitUntil(wakeAt, seen)) continue;
+    // Woken for a waiting notice, the top of the loop sends it; otherwise the step is due.
+    if (next && stepAt !== null && stepAt <= Date.now()) await runStep(next);
     publish();
   }
 

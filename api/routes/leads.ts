@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { leadStatuses, leadWorkflowId, priorities } from '../../domain/lead.js';
 import { LeadEventSchema, LeadSchema, MessageSchema, TaskSchema, TeamSchema, UserSchema, type Lead } from '../../db/entities.js';
 import { recordLeadEvent } from '../../db/timeline.js';
+import { leadTimezone } from '../../messaging/timezone.js';
 import type { leadWorkflow } from '../../workflows/lead.js';
 import { convertUpdate, explainQuery, leadUpdatedSignal, loseUpdate, pauseSignal, reassignUpdate, resumeSignal, type CloseResult } from '../../workflows/definitions.js';
 import { accessibleWhere } from '../accessible.js';
@@ -200,8 +201,9 @@ export function leadRoutes({ orm, temporal, config, metrics }: RouteDeps): Route
       em.assign(lead, body);
       if (changed.length > 0) recordLeadEvent(em, lead, { type: 'updated', actor: auth.user, data: { before, after: Object.fromEntries(changed) } });
       await em.flush();
-      if ('timezone' in body) {
-        await workflow(lead.id).signal(leadUpdatedSignal, { timezone: lead.timezone ?? lead.team.timezone });
+      // The lead's timezone (its own, else its phone number's, else the team's) decides its quiet hours.
+      if ('timezone' in body || 'phone' in body) {
+        await workflow(lead.id).signal(leadUpdatedSignal, { timezone: leadTimezone(lead) });
       }
       return lead;
     });
