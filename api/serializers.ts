@@ -66,7 +66,7 @@ export function timelineView(events: LeadEvent[], messages: Message[]) {
       id: event.id,
       type: event.type,
       at: event.at,
-      actor: event.actor ? person(event.actor) : { id: null, name: 'Workflow', email: null },
+      actor: event.actor ? person(event.actor) : { id: null, name: event.actorKind === 'system' ? 'System' : 'Workflow', email: null },
       policyVersion: event.policyVersion ?? null,
       data: event.data,
     })),

@@ -140,6 +140,26 @@ export function describeEvent(event: TimelineEvent, person: (id: unknown) => str
       sentence = fields.length ? `Updated ${fields.map((field) => label(field).toLowerCase()).join(', ')}` : 'Updated';
       break;
     }
+    case 'message_failed':
+      sentence = `${channelWords[str(d.channel) ?? ''] ?? 'Message'} could not be sent${str(d.to) ? ` to ${str(d.to)}` : ''}`;
+      details.push(str(d.error) && `Provider said: ${str(d.error)}`);
+      break;
+    case 'message_delivered':
+      sentence = `${channelWords[str(d.channel) ?? ''] ?? 'Message'} delivered${str(d.to) ? ` to ${str(d.to)}` : ''}`;
+      break;
+    case 'message_received':
+      sentence = `${channelWords[str(d.channel) ?? ''] ?? 'Message'} received from the lead`;
+      details.push(str(d.keyword) && `Keyword: ${str(d.keyword)!.toUpperCase()}`);
+      break;
+    case 'opted_out':
+      sentence = `Opted out of ${channelWords[str(d.channel) ?? ''] ?? 'messages'}`;
+      break;
+    case 'opted_in':
+      sentence = `Opted back in to ${channelWords[str(d.channel) ?? ''] ?? 'messages'}`;
+      break;
+    case 'staff_notified':
+      sentence = `Notice sent: ${label(str(d.notice) ?? 'notice').toLowerCase()}`;
+      break;
     case 'inquiry_merged':
       sentence = 'Asked again through a form; merged into this lead';
       break;
