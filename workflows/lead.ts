@@ -338,6 +338,8 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
         const result = await acts.escalateLead({ ...base, key, step: step.step, action: step.action });
         state.escalationLevel = result.escalationLevel;
         state.escalationsDone += 1;
+        // Visible to list queries now, not only after the notice has gone out.
+        publish();
         if (!result.skipped && step.action !== 'raise_priority') await notify(step.action, `${key}:notice`, null);
       }
     } else if (step.kind === 'cadence') {
