@@ -25,7 +25,7 @@ import { webhookRoutes } from './routes/webhooks.js';
 
 /** The HTTP app around its dependencies; `npm start`, `api/server.ts` and the tests all build it here. */
 export function createApp(deps: AppDeps): Express {
-  const metrics = createMetrics();
+  const metrics = createMetrics(() => deps.orm.em.fork());
   const routeDeps: RouteDeps = { ...deps, sessions: createSessions(deps.config.JWT_SECRET), metrics };
   const app = express();
   app.disable('x-powered-by');

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Sessions } from './auth.js';
 import { AppError } from './errors.js';
 
@@ -9,9 +9,26 @@ import { AppError } from './errors.js';
  * One app's Prometheus registry and instruments. Each app gets its own (tests build several apps in
  * one process), so nothing is registered twice and no app reports another's requests.
  */
-export function createMetrics() {
+export function createMetrics(em: () => EntityManager) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'leadline_' });
+  /** A gauge read from Postgres at scrape time, so every API replica reports the same truth. */
+  const fromDatabase = (name: string, help: string, labelNames: string[], sql: string) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        const rows: Record<string, string>[] = await em().getConnection().execute(sql);
+        for (const { value, ...labels } of rows) this.set(labels, Number(value));
+      },
+    });
+  fromDatabase('leadline_leads', 'Leads by status', ['status'], `select status, count(*) as value from lead group by status`);
+  fromDatabase('leadline_queued_leads', 'Leads waiting in a team queue for someone to take them', [], `select count(*) as value from lead where queued_at is not null`);
+  fromDatabase('leadline_escalations', 'Escalation steps run, all time', [], `select count(*) as value from lead_event where type = 'escalated'`);
+  fromDatabase('leadline_messages', 'Messages by channel, direction and status', ['channel', 'direction', 'status'], `select channel, direction, status, count(*) as value from message group by 1, 2, 3`);
   return {
     registry,
     httpRequestDuration: new Histogram({

@@ -75,3 +75,16 @@ describe('GET /api/stats', () => {
     await request(h.app).get('/api/stats?format=xml').set('Authorization', ops).expect(400);
   });
 });
+
+describe('GET /metrics', () => {
+  it('reports leads by status, the queue, escalations and messages from the database', async () => {
+    const ops = await h.login('ops@leadline.test');
+    const res = await request(h.app).get('/metrics').set('Authorization', ops).expect(200);
+    expect(res.text).toMatch(/^leadline_leads\{status="assigned"\} 3$/m);
+    expect(res.text).toMatch(/^leadline_leads\{status="contacted"\} 1$/m);
+    expect(res.text).toMatch(/^leadline_leads\{status="converted"\} 1$/m);
+    expect(res.text).toMatch(/^leadline_queued_leads 0$/m);
+    expect(res.text).toMatch(/^leadline_escalations 0$/m);
+    expect(res.text).toContain('# HELP leadline_messages Messages by channel, direction and status');
+  });
+});
