@@ -48,7 +48,7 @@ describe('a lead created through the API', () => {
       'eligible, position 2',
       'eligible, position 3',
     ]);
-    const task = await h.orm.em.fork().findOneOrFail(TaskSchema, { lead: leadId, kind: 'first_contact' });
+    const task = await eventually(() => h.orm.em.fork().findOne(TaskSchema, { lead: leadId, kind: 'first_contact' }));
     expect(task.assignee?.id).toBe(rep1);
     expect(task.status).toBe('open');
 

@@ -329,7 +329,7 @@ describe('cadence and closing', () => {
   it('loses a lead with its reason and refuses to close it again', async () => {
     const team = await h.createTeam('Lose', [{}], cadence);
     const leadId = await h.startLead(team.id);
-    await assigned(leadId);
+    await eventually(() => h.orm.em.fork().findOne(TaskSchema, { lead: leadId, kind: 'first_contact' }));
     const rep = await loginAs(team.staff[0]!.email);
     await request(h.app).post(`/api/leads/${leadId}/lose`).set('Authorization', rep).send({ reason: 'No budget' }).expect(200);
     expect(await h.temporal.workflow.getHandle(leadWorkflowId(leadId)).result()).toMatchObject({ status: 'lost' });
