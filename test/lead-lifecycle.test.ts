@@ -139,17 +139,17 @@ describe('a lead created through the API', () => {
       if (e.timerStartedEventAttributes) return 'timer';
       return null;
     }).filter(Boolean);
-    expect(kinds).toEqual([
+    // The SLA timer comes first. Later timers depend on timing: a signal that lands while an
+    // activity runs makes the workflow look again at once instead of starting a timer.
+    expect(kinds.slice(0, 5)).toEqual(['activity:loadLeadContext', 'activity:assignLead', 'activity:createTask', 'activity:notifyStaff', 'timer']);
+    expect(kinds.filter((kind) => kind !== 'timer')).toEqual([
       'activity:loadLeadContext',
       'activity:assignLead',
       'activity:createTask',
       'activity:notifyStaff',
-      'timer',
       'activity:escalateLead',
       'activity:notifyStaff',
-      'timer',
       'signal:contacted',
-      'timer',
       'update:convert',
       'activity:closeLead',
       'completed',
