@@ -49,6 +49,16 @@ export interface TestTeam {
 
 let runtimeInstalled = false;
 
+/** A policy where nothing happens on its own (wall time, no steps, no quiet hours): a scenario adds what it is about. */
+export const stillPolicy: Partial<PolicyRules> = {
+  businessHoursOnly: false,
+  firstContactSla: '1h',
+  escalation: [],
+  cadence: [],
+  onCadenceEnd: 'keep_open',
+  quietHours: { start: '00:00', end: '00:00' },
+};
+
 /** Tests run at any hour: the demo teams are open around the clock unless a test says otherwise. */
 export const allHours = { weekly: Object.fromEntries(weekdays.map((day) => [day, [['00:00', '24:00']]])) as BusinessHours['weekly'], holidays: [] };
 

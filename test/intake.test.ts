@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { IntakeRequestSchema, LeadEventSchema, LeadSchema, TaskSchema } from '../db/entities.js';
-import { eventually, startHarness, type Harness, type TestTeam } from './harness.js';
+import { eventually, startHarness, type Harness, type TestTeam, stillPolicy } from './harness.js';
 
 let h: Harness;
 let team: TestTeam;
@@ -10,7 +10,7 @@ let keyId: string;
 
 beforeAll(async () => {
   h = await startHarness();
-  team = await h.createTeam('Web', [{}], { businessHoursOnly: false, escalation: [], cadence: [], onCadenceEnd: 'keep_open' });
+  team = await h.createTeam('Web', [{}], stillPolicy);
   const admin = await h.login('admin@leadline.test');
   const res = await request(h.app).post('/api/api-keys').set('Authorization', admin).send({ teamId: team.id, name: 'Website form' }).expect(201);
   key = res.body.key;

@@ -17,7 +17,7 @@ import { readUnsubscribeToken, unsubscribeToken } from '../messaging/unsubscribe
 import { explainQuery } from '../workflows/definitions.js';
 import { startFakeSendgrid, type FakeSendgrid } from './fakes/sendgrid.js';
 import { startFakeTwilio, type FakeTwilio } from './fakes/twilio.js';
-import { allHours, eventually, startHarness, type Harness } from './harness.js';
+import { allHours, eventually, startHarness, type Harness, stillPolicy } from './harness.js';
 
 /** What Twilio and SendGrid know this service by; webhooks are signed for these URLs. */
 const SITE = 'https://leadline.example.com';
@@ -54,15 +54,7 @@ afterAll(async () => {
   await Promise.all([tw?.close(), sg?.close()]);
 });
 
-/** Nothing happens on its own and there are no quiet hours: each scenario adds what it is about. */
-const still: Partial<PolicyRules> = {
-  businessHoursOnly: false,
-  firstContactSla: '1h',
-  escalation: [],
-  cadence: [],
-  onCadenceEnd: 'keep_open',
-  quietHours: { start: '00:00', end: '00:00' },
-};
+const still = stillPolicy;
 const sms = (after: string): CadenceStep => ({ after, action: 'sms', template: 'followup_sms' });
 const email = (after: string): CadenceStep => ({ after, action: 'email', template: 'followup_email' });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { LeadSchema } from '../db/entities.js';
-import { eventually, startHarness, type Harness, type TestTeam } from './harness.js';
+import { eventually, startHarness, type Harness, type TestTeam, stillPolicy } from './harness.js';
 
 let h: Harness;
 let team: TestTeam;
@@ -10,7 +10,7 @@ const leads: string[] = [];
 
 beforeAll(async () => {
   h = await startHarness();
-  const quiet = { businessHoursOnly: false, firstContactSla: '1h', escalation: [], cadence: [], onCadenceEnd: 'keep_open' as const };
+  const quiet = stillPolicy;
   team = await h.createTeam('Stats', [{}, {}], quiet);
   other = await h.createTeam('Elsewhere', [{}], quiet);
   for (let i = 0; i < 4; i++) leads.push(await h.startLead(team.id, { name: `Stats ${i}` }));

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { LeadEventSchema, MessageSchema, TaskSchema } from '../db/entities.js';
 import type { PolicyRules } from '../domain/policy.js';
-import { eventually, startHarness, type Harness } from './harness.js';
+import { eventually, startHarness, type Harness, stillPolicy } from './harness.js';
 import { testServices } from './services.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -56,13 +56,7 @@ const cadence: PolicyRules['cadence'] = Array.from({ length: 8 }, (_, i) =>
 describe('a worker killed mid-cadence', () => {
   it('is replaced and the cadence finishes with no step lost or doubled', async () => {
     const taskQueue = `crash-${Date.now()}`;
-    const team = await h.createTeam('Crash', [{}], {
-      businessHoursOnly: false,
-      escalation: [],
-      cadence,
-      onCadenceEnd: 'keep_open',
-      quietHours: { start: '00:00', end: '00:00' },
-    });
+    const team = await h.createTeam('Crash', [{}], { ...stillPolicy, cadence });
     let worker = await startWorkerProcess(taskQueue);
     const leadId = await h.startLead(team.id, { phone: '+12025550190' }, { taskQueue });
     await eventually(() => h.orm.em.fork().findOne(TaskSchema, { lead: leadId, kind: 'first_contact' }));

@@ -5,7 +5,7 @@ import { leadWorkflowId } from '../domain/lead.js';
 import type { PolicyRules } from '../domain/policy.js';
 import { wakeTeamQueue } from '../api/queue.js';
 import { explainQuery, inboundMessageSignal } from '../workflows/definitions.js';
-import { eventually, startHarness, type Harness } from './harness.js';
+import { eventually, startHarness, type Harness, stillPolicy } from './harness.js';
 import { saveHistory } from './histories.js';
 
 let h: Harness;
@@ -16,15 +16,7 @@ beforeAll(async () => {
 
 afterAll(() => h?.stop());
 
-/** Nothing happens on its own: each scenario adds only the steps it is about. */
-const still: Partial<PolicyRules> = {
-  businessHoursOnly: false,
-  firstContactSla: '1h',
-  escalation: [],
-  cadence: [],
-  onCadenceEnd: 'keep_open',
-  quietHours: { start: '00:00', end: '00:00' },
-};
+const still = stillPolicy;
 
 const explain = (leadId: string) => h.temporal.workflow.getHandle(leadWorkflowId(leadId)).query(explainQuery);
 const lead = (leadId: string) => h.orm.em.fork().findOneOrFail(LeadSchema, leadId, { populate: ['assignee'] });
