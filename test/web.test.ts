@@ -1,41 +1,23 @@
-import type { Server } from 'node:http';
-import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { fileURLToPath } from 'node:url';
-import { createApp } from '../api/app.js';
-import { demoUsers, DEMO_PASSWORD } from '../db/seeders/DemoSeeder.js';
+import type { Page } from 'playwright-core';
+import { demoUsers } from '../db/seeders/DemoSeeder.js';
 import { LeadSchema } from '../db/entities.js';
 import type { PolicyRules } from '../domain/policy.js';
-import type { Page } from 'playwright-core';
-import { launchBrowser, type TestBrowser } from './browser.js';
-import { eventually, startHarness, type Harness } from './harness.js';
+import { eventually, type Harness } from './harness.js';
+import { screenshots, shots, startWebApp, type WebApp } from './webApp.js';
 
-// The built app (npm test builds it before Jest runs) served by the real API, driven in Chromium.
-const webRoot = fileURLToPath(new URL('../web/dist', import.meta.url));
-const shots = fileURLToPath(new URL('../screenshots', import.meta.url));
-
+let web: WebApp;
 let h: Harness;
-let server: Server;
 let base: string;
-let browser: TestBrowser;
 
 beforeAll(async () => {
-  h = await startHarness();
-  const app = createApp({ orm: h.orm, temporal: h.temporal, config: h.config, webRoot });
-  server = await new Promise((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-  });
-  const address = server.address();
-  base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  browser = await launchBrowser();
-  mkdirSync(shots, { recursive: true });
+  web = await startWebApp();
+  ({ h, base } = web);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await new Promise((resolve) => server?.close(resolve));
-  await h?.stop();
+  await web?.stop();
 });
 
 /** Wall time and minutes-long steps: the lead has pending deadlines, and none of them fires during a test. */
@@ -48,13 +30,8 @@ const slowClocks: Partial<PolicyRules> = {
   ],
 };
 
-/** Waits for the workflow to give the lead to someone. */
-function assigned(leadId: string) {
-  return eventually(async () => {
-    const row = await h.orm.em.fork().findOne(LeadSchema, leadId, { populate: ['assignee'] });
-    return row?.assignee ? row : null;
-  });
-}
+const assigned = (leadId: string) => web.assigned(leadId);
+const signIn = (email: string) => web.signIn(email);
 
 /**
  * Waits for the lead page's pending deadlines to read a certain way: all paused, none paused, or a
@@ -69,34 +46,6 @@ function untilDeadlines(page: Page, expected: { paused?: boolean; first?: string
   });
 }
 
-/**
- * The page at desktop and phone widths, each in a window as tall as the page, so sticky parts (the
- * policy editor's buttons) are where a reader scrolling to the end would find them.
- */
-async function screenshots(page: Page, name: string) {
-  for (const [suffix, width, height] of [['', 1280, 800], ['-phone', 390, 844]] as const) {
-    await page.setViewportSize({ width, height });
-    const full = Number(await page.evaluate('document.documentElement.scrollHeight'));
-    await page.setViewportSize({ width, height: Math.max(height, full) });
-    await page.screenshot({ path: `${shots}/${name}${suffix}.png` });
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
-}
-
-async function signIn(email: string) {
-  await browser.context.clearCookies();
-  const page = await browser.context.newPage();
-  await page.goto(`${base}/leads`);
-  await page.waitForURL((url) => url.pathname === '/sign-in');
-  await page.getByTestId('sign-in-email').fill(email);
-  await page.getByTestId('sign-in-password').fill(DEMO_PASSWORD);
-  await page.getByTestId('sign-in-submit').click();
-  // The sign-in URL itself carries `?redirect=/leads`, so match the path, not the whole URL.
-  await page.waitForURL((url) => url.pathname === '/leads');
-  await page.getByTestId('current-user').waitFor();
-  return page;
-}
-
 describe('the web app in a real browser', () => {
   it.each(demoUsers.map((u) => [u.email, u.name]))('signs in %s and shows who is signed in', async (email, name) => {
     const page = await signIn(email);
@@ -107,7 +56,7 @@ describe('the web app in a real browser', () => {
   });
 
   it('refuses a wrong password with a message', async () => {
-    const page = await browser.context.newPage();
+    const page = await web.browser.context.newPage();
     await page.goto(`${base}/sign-in`);
     await page.getByTestId('sign-in-email').fill('north.rep1@leadline.test');
     await page.getByTestId('sign-in-password').fill('wrong');

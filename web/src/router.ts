@@ -23,6 +23,12 @@ export const router = createRouter({
       component: () => import('./pages/SignInPage.vue'),
       meta: { public: true, title: 'Sign in' },
     },
+    {
+      path: '/tasks',
+      name: 'tasks',
+      component: () => import('./pages/TasksPage.vue'),
+      meta: { title: 'My tasks', can: ['read', 'Task'] },
+    },
     { path: '/leads', name: 'leads', component: () => import('./pages/LeadsPage.vue'), meta: { title: 'Leads' } },
     { path: '/leads/:id', name: 'lead', component: () => import('./pages/LeadPage.vue'), props: true, meta: { title: 'Lead' } },
     {
@@ -30,6 +36,24 @@ export const router = createRouter({
       name: 'policies',
       component: () => import('./pages/PoliciesPage.vue'),
       meta: { title: 'Policies', can: ['read', 'Policy'] },
+    },
+    {
+      path: '/dashboard',
+      name: 'dashboard',
+      component: () => import('./pages/DashboardPage.vue'),
+      meta: { title: 'Dashboard', can: ['read', 'Stats'] },
+    },
+    {
+      path: '/users',
+      name: 'users',
+      component: () => import('./pages/UsersPage.vue'),
+      meta: { title: 'Users', can: ['read', 'Team'] },
+    },
+    {
+      path: '/teams',
+      name: 'teams',
+      component: () => import('./pages/TeamsPage.vue'),
+      meta: { title: 'Teams', can: ['read', 'Team'] },
     },
     { path: '/:unknown(.*)*', redirect: { name: 'leads' } },
   ],
