@@ -111,7 +111,8 @@ export function taskView(task: Task, now: Date) {
     completedAt: task.completedAt ?? null,
     createdAt: task.createdAt,
     teamId: task.team.id,
-    lead: { id: task.lead.id, name: task.lead.name },
+    // How to reach the lead, so the inbox can call or write without opening the lead first.
+    lead: { id: task.lead.id, name: task.lead.name, phone: task.lead.phone ?? null, email: task.lead.email ?? null },
     assignee: person(task.assignee),
   };
 }

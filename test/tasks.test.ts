@@ -21,9 +21,9 @@ afterAll(() => h.stop());
 const HOUR = 3_600_000;
 
 /** A lead row without a workflow: enough for tasks that do not signal one. */
-async function insertLead(team: string, assignee: string, name: string): Promise<string> {
+async function insertLead(team: string, assignee: string, name: string, contact: { phone?: string; email?: string } = {}): Promise<string> {
   const em = h.orm.em.fork();
-  const lead = em.create(LeadSchema, { name, team: ids[team]!, assignee: ids[assignee]!, status: 'contacted', source: 'test' });
+  const lead = em.create(LeadSchema, { name, team: ids[team]!, assignee: ids[assignee]!, status: 'contacted', source: 'test', ...contact });
   await em.flush();
   return lead.id;
 }
@@ -59,7 +59,7 @@ describe('the task inbox', () => {
   let southLead: string;
 
   beforeAll(async () => {
-    northLead = await insertLead('North', 'north.rep1', 'Inbox North');
+    northLead = await insertLead('North', 'north.rep1', 'Inbox North', { phone: '+12025550123' });
     const otherNorth = await insertLead('North', 'north.rep2', 'Inbox North Two');
     southLead = await insertLead('South', 'south.rep1', 'Inbox South');
     t.overdueOld = await insertTask(northLead, 'north.rep1', { dueInHours: -2, title: 'Overdue old' });
@@ -71,7 +71,7 @@ describe('the task inbox', () => {
     t.south = await insertTask(southLead, 'south.rep1', { dueInHours: 2 });
   });
 
-  it('when staff open their inbox, then they see their own open tasks, overdue first, with the lead', async () => {
+  it('when staff open their inbox, then they see their own open tasks, overdue first, with the lead and how to reach it', async () => {
     const { ids: seen, body } = await list('north.rep1');
     expect(seen).toEqual([t.overdueOld, t.overdueNew, t.soon, t.later]);
     expect(body).toMatchObject({ total: 4, page: 1, pageSize: 25 });
@@ -86,7 +86,7 @@ describe('the task inbox', () => {
       completedAt: null,
       createdAt: expect.any(String),
       teamId: ids.North,
-      lead: { id: northLead, name: 'Inbox North' },
+      lead: { id: northLead, name: 'Inbox North', phone: '+12025550123', email: null },
       assignee: { id: ids['north.rep1'], name: 'Ned Rep', email: 'north.rep1@leadline.test' },
     });
     expect(body.items.map((i: { overdue: boolean }) => i.overdue)).toEqual([true, true, false, false]);

@@ -5,7 +5,7 @@ import { LeadSchema, PolicySchema, PolicyVersionSchema, TeamSchema, UserSchema }
 import { weekdays } from '../domain/businessHours.js';
 import { defaultPolicyRules } from '../domain/policy.js';
 import { DEMO_PASSWORD } from '../db/seeders/DemoSeeder.js';
-import { allHours, eventually, startHarness, type Harness } from './harness.js';
+import { allHours, eventually, startHarness, stillPolicy, type Harness } from './harness.js';
 
 let h: Harness;
 let north: string;
@@ -88,6 +88,15 @@ describe('reading users', () => {
     });
     const bad = await get('admin@leadline.test', '/api/users?role=boss', 400);
     expect(paths(bad)).toEqual(['role']);
+  });
+
+  it('when users are listed, then each carries their open leads, the load weighed against capacity', async () => {
+    const team = await h.createTeam('Loaded', [{ capacity: 3 }], stillPolicy);
+    const leadId = await h.startLead(team.id, { name: 'Load Lead', email: 'load@example.com' });
+    await eventually(async () => (await h.orm.em.fork().findOneOrFail(LeadSchema, leadId)).assignee);
+    const res = await get(team.managerEmail, '/api/users', 200);
+    const load = Object.fromEntries((res.body.items as { email: string; openLeads: number }[]).map((u) => [u.email, u.openLeads]));
+    expect(load).toEqual({ 'loaded.manager@leadline.test': 0, 'loaded.rep1@leadline.test': 1 });
   });
 });
 
@@ -297,8 +306,10 @@ describe('teams', () => {
         manager: { id: await h.userId('north.manager@leadline.test'), name: 'Nora North', email: 'north.manager@leadline.test' },
         policyId: expect.any(String),
         createdAt: expect.any(String),
+        memberCount: await h.orm.em.fork().count(UserSchema, { team: north, active: true }),
       },
     ]);
+    expect(res.body.items[0].memberCount).toBeGreaterThanOrEqual(4);
     await get('north.manager@leadline.test', `/api/teams/${south}`, 404);
     await get('north.manager@leadline.test', `/api/teams/${north}`, 200);
     const staff = await get('north.rep1@leadline.test', '/api/teams', 200);

@@ -1,6 +1,7 @@
 import type { SqlEntityManager } from '@mikro-orm/postgresql';
 import { Router } from 'express';
 import { z } from 'zod';
+import { businessCalendarSchema } from '../../domain/businessHours.js';
 import { leadStatuses } from '../../domain/lead.js';
 import { LeadSchema } from '../../db/entities.js';
 import { accessibleWhere } from '../accessible.js';
@@ -15,6 +16,8 @@ const statsQuery = z
     from: z.iso.datetime({ offset: true }).optional(),
     to: z.iso.datetime({ offset: true }).optional(),
     teamId: z.uuid().optional(),
+    /** The zone whose calendar days `escalationsPerDay` counts in, so a chart of the viewer's days lines up. */
+    tz: businessCalendarSchema.shape.timezone.default('UTC'),
     format: z.enum(['json', 'csv']).default('json'),
   })
   .transform((query) => {
@@ -25,12 +28,14 @@ const statsQuery = z
   .refine((query) => query.to.getTime() - query.from.getTime() <= 400 * DAY, { message: 'the range may span at most 400 days', path: ['from'] });
 
 interface RepRow {
-  team_id: string;
+  team_id: string | null;
+  grand_total: boolean;
   team_total: boolean;
-  team: string;
+  team: string | null;
   assignee_id: string | null;
   rep: string | null;
   leads: string;
+  assigned: string;
   contacted: string;
   sla_met: string;
   sla_due: string;
@@ -48,7 +53,8 @@ const seconds = (value: number | null) => (value === null ? null : Math.round(va
 /**
  * Per lead in range: when it was first assigned (routing delay), first contacted (rep response),
  * and whether that was within its first-contact task's due time (SLA met). Grouped by team and rep
- * with `grouping sets`, so the team totals are the same query.
+ * with `grouping sets`, so the team totals and the total over every team (percentiles cannot be
+ * added up afterwards) are the same query.
  */
 const perRepSql = (leadFilter: string) => `
   with scoped as (
@@ -58,8 +64,10 @@ const perRepSql = (leadFilter: string) => `
     from lead l
     where l.created_at >= ? and l.created_at < ? and l.id in (${leadFilter})
   )
-  select s.team_id, tm.name as team, s.assignee_id, u.name as rep, grouping(s.assignee_id) = 1 as team_total,
+  select s.team_id, tm.name as team, s.assignee_id, u.name as rep,
+    grouping(s.team_id) = 1 as grand_total, grouping(s.assignee_id) = 1 as team_total,
     count(*) as leads,
+    count(s.assigned_at) as assigned,
     count(s.first_contact_at) as contacted,
     count(*) filter (where s.due_at is not null and s.first_contact_at <= s.due_at) as sla_met,
     count(*) filter (where s.due_at is not null and (s.first_contact_at is not null or s.due_at < now())) as sla_due,
@@ -72,15 +80,18 @@ const perRepSql = (leadFilter: string) => `
   from scoped s
   join team tm on tm.id = s.team_id
   left join app_user u on u.id = s.assignee_id
-  group by grouping sets ((s.team_id, tm.name, s.assignee_id, u.name), (s.team_id, tm.name))
-  order by tm.name, team_total desc, u.name nulls first`;
+  group by grouping sets ((s.team_id, tm.name, s.assignee_id, u.name), (s.team_id, tm.name), ())
+  order by grand_total desc, tm.name, team_total desc, u.name nulls first`;
 
 function summarise(row: RepRow) {
   const n = (value: string) => Number(value);
   return {
     leads: n(row.leads),
+    assigned: n(row.assigned),
     contacted: n(row.contacted),
     slaMet: n(row.sla_met),
+    /** Leads whose first-contact deadline has passed or that were contacted: what attainment is out of. */
+    slaDue: n(row.sla_due),
     slaAttainment: ratio(n(row.sla_met), n(row.sla_due)),
     converted: n(row.converted),
     conversionRate: ratio(n(row.converted), n(row.closed)),
@@ -118,32 +129,37 @@ export function statsRoutes({ orm }: RouteDeps): Router {
       params,
     );
     const escalationRows: { day: string; count: string }[] = await em.execute(
-      `select to_char(date_trunc('day', e.at at time zone 'UTC'), 'YYYY-MM-DD') as day, count(*) as count
+      `select to_char(date_trunc('day', e.at at time zone ?), 'YYYY-MM-DD') as day, count(*) as count
        from lead_event e where e.type = 'escalated' and e.at >= ? and e.at < ? and e.lead_id in (${scope.sql})
        group by 1 order by 1`,
-      params,
+      [query.tz, ...params],
     );
 
-    const teams = rows.filter((row) => row.team_total);
+    // The empty grouping set answers a row even for a range without leads.
+    const grand = rows.find((row) => row.grand_total)!;
+    const teams = rows.filter((row) => row.team_total && !row.grand_total);
     const reps = rows.filter((row) => !row.team_total);
     const body = {
       from: query.from.toISOString(),
       to: query.to.toISOString(),
       teamId: query.teamId ?? null,
+      tz: query.tz,
+      /** Every lead in scope at once: the dashboard's headline figures. */
+      total: summarise(grand),
       funnel: Object.fromEntries(leadStatuses.map((status) => [status, Number(funnelRows.find((row) => row.status === status)?.count ?? 0)])),
       escalationsPerDay: escalationRows.map((row) => ({ day: row.day, count: Number(row.count) })),
-      teams: teams.map((row) => ({ team: { id: row.team_id, name: row.team }, ...summarise(row) })),
+      teams: teams.map((row) => ({ team: { id: row.team_id!, name: row.team! }, ...summarise(row) })),
       reps: reps.map((row) => ({
-        team: { id: row.team_id, name: row.team },
+        team: { id: row.team_id!, name: row.team! },
         rep: row.assignee_id ? { id: row.assignee_id, name: row.rep } : null,
         ...summarise(row),
       })),
     };
 
     if (query.format === 'csv') {
-      const header = ['team', 'rep', 'leads', 'contacted', 'sla_met', 'sla_attainment', 'converted', 'conversion_rate', 'routing_p50_s', 'routing_p90_s', 'response_p50_s', 'response_p90_s'];
+      const header = ['team', 'rep', 'leads', 'assigned', 'contacted', 'sla_met', 'sla_due', 'sla_attainment', 'converted', 'conversion_rate', 'routing_p50_s', 'routing_p90_s', 'response_p50_s', 'response_p90_s'];
       const line = (team: string, rep: string, s: ReturnType<typeof summarise>) =>
-        [team, rep, s.leads, s.contacted, s.slaMet, s.slaAttainment, s.converted, s.conversionRate, s.speedToLead.routingSeconds.p50, s.speedToLead.routingSeconds.p90, s.speedToLead.responseSeconds.p50, s.speedToLead.responseSeconds.p90]
+        [team, rep, s.leads, s.assigned, s.contacted, s.slaMet, s.slaDue, s.slaAttainment, s.converted, s.conversionRate, s.speedToLead.routingSeconds.p50, s.speedToLead.routingSeconds.p90, s.speedToLead.responseSeconds.p50, s.speedToLead.responseSeconds.p90]
           .map(csvCell)
           .join(',');
       const lines = [

@@ -1,4 +1,5 @@
 import { LockMode, UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
+import type { SqlEntityManager } from '@mikro-orm/postgresql';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { businessCalendarSchema } from '../../domain/businessHours.js';
@@ -31,6 +32,16 @@ async function ensureNameFree(em: EntityManager, name: string, exceptId?: string
   if (await em.findOne(TeamSchema, { name, ...(exceptId ? { id: { $ne: exceptId } } : {}) })) throw duplicateName();
 }
 
+/** Active people per team, for the teams list. */
+async function memberCounts(em: EntityManager, teamIds: string[]): Promise<Map<string, number>> {
+  if (!teamIds.length) return new Map();
+  const rows: { team_id: string; members: string }[] = await (em as SqlEntityManager).execute(
+    `select team_id, count(*) as members from app_user where active and team_id in (${teamIds.map(() => '?').join(', ')}) group by team_id`,
+    teamIds,
+  );
+  return new Map(rows.map((row) => [row.team_id, Number(row.members)]));
+}
+
 export function teamRoutes({ orm, temporal }: RouteDeps): Router {
   const router = Router();
 
@@ -52,7 +63,8 @@ export function teamRoutes({ orm, temporal }: RouteDeps): Router {
     const auth = requireAuth(req);
     const readable = accessibleWhere(auth.ability, 'read', 'Team');
     const teams = readable ? await orm.em.find(TeamSchema, readable, { populate: ['manager'], orderBy: { name: 'asc' } }) : [];
-    res.json({ items: teams.map(teamView) });
+    const members = await memberCounts(orm.em, teams.map((team) => team.id));
+    res.json({ items: teams.map((team) => ({ ...teamView(team), memberCount: members.get(team.id) ?? 0 })) });
   });
 
   router.get('/teams/:id', async (req, res) => {

@@ -1,8 +1,9 @@
 import { LockMode, UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
+import type { SqlEntityManager } from '@mikro-orm/postgresql';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { businessCalendarSchema } from '../../domain/businessHours.js';
-import { roles, type Role } from '../../domain/lead.js';
+import { openLeadStatuses, roles, type Role } from '../../domain/lead.js';
 import { TeamSchema, UserSchema, type User } from '../../db/entities.js';
 import { accessibleWhere } from '../accessible.js';
 import { requireAuth, type Auth } from '../auth.js';
@@ -108,6 +109,16 @@ async function ensureEmailFree(em: EntityManager, email: string, exceptId?: stri
   if (taken) throw duplicateEmail();
 }
 
+/** Open leads per person: the load that assignment weighs against their capacity. */
+async function openLeadCounts(em: EntityManager, userIds: string[]): Promise<Map<string, number>> {
+  if (!userIds.length) return new Map();
+  const rows: { assignee_id: string; open: string }[] = await (em as SqlEntityManager).execute(
+    `select assignee_id, count(*) as open from lead where assignee_id in (${userIds.map(() => '?').join(', ')}) and status in (${openLeadStatuses.map(() => '?').join(', ')}) group by assignee_id`,
+    [...userIds, ...openLeadStatuses],
+  );
+  return new Map(rows.map((row) => [row.assignee_id, Number(row.open)]));
+}
+
 const duplicateEmail = () => new AppError(409, 'duplicate_email', 'A user with this email already exists');
 
 /**
@@ -164,7 +175,13 @@ export function userRoutes({ orm, temporal }: RouteDeps): Router {
       limit: query.pageSize,
       offset: (query.page - 1) * query.pageSize,
     });
-    res.json({ items: items.map(userDetailView), total, page: query.page, pageSize: query.pageSize });
+    const open = await openLeadCounts(orm.em, items.map((user) => user.id));
+    res.json({
+      items: items.map((user) => ({ ...userDetailView(user), openLeads: open.get(user.id) ?? 0 })),
+      total,
+      page: query.page,
+      pageSize: query.pageSize,
+    });
   });
 
   router.get('/users/:id', async (req, res) => {
