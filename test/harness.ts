@@ -106,7 +106,7 @@ export async function startHarness(options: { providers?: ProviderSettings } = {
     NODE_ENV: 'test',
     TEMPORAL_NAMESPACE: 'default',
     TEMPORAL_TASK_QUEUE: taskQueue,
-    TEMPORAL_UI_URL: 'http://localhost:8233',
+    TEMPORAL_UI_URL: services.temporalUiUrl,
     JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256',
   };
   const app = createApp({ orm, temporal, config, providers });

@@ -41,7 +41,7 @@ describe('a lead created through the API', () => {
     });
     const rep1 = await h.userId('north.rep1@leadline.test');
     expect(assigned.lead.assignee.id).toBe(rep1);
-    expect(assigned.temporalUrl).toBe(`http://localhost:8233/namespaces/default/workflows/${leadWorkflowId(leadId)}`);
+    expect(assigned.temporalUrl).toBe(`${h.config.TEMPORAL_UI_URL}/namespaces/default/workflows/${leadWorkflowId(leadId)}`);
     expect(assigned.workflow.status).toBe('RUNNING');
     expect(assigned.workflow.explain.lastAssignment.candidates.map((c: { reason: string }) => c.reason)).toEqual([
       'next in round_robin',

@@ -8,6 +8,8 @@ export interface TestServices {
   postgresUrl: string;
   templateDatabase: string;
   temporalAddress: string;
+  /** The dev server's web UI, so links to a workflow can be followed in the browser tests. */
+  temporalUiUrl: string;
   workflowBundlePath: string;
 }
 

@@ -17,10 +17,11 @@ const TEMPLATE = 'leadline_template';
  */
 export default async function startServices(): Promise<void> {
   const scratch = scratchDir('leadline-test-');
-  const [pgPort, temporalPort] = await Promise.all([freePort(), freePort()]);
+  const [pgPort, temporalPort, temporalUiPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const [postgres, temporal] = await Promise.all([
     startEmbeddedPostgres({ dataDir: join(scratch.path, 'pg'), port: pgPort, persistent: false }),
-    startTemporalDevServer({ port: temporalPort, log: () => undefined }),
+    // With its UI (it adds no measurable start-up time), so the browser tests can follow "Open in Temporal UI".
+    startTemporalDevServer({ port: temporalPort, uiPort: temporalUiPort, log: () => undefined }),
   ]);
 
   globalThis.__leadlineTestServices = { postgres, temporal, scratch };
@@ -34,7 +35,7 @@ export default async function startServices(): Promise<void> {
     const { code } = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: quietLogger });
     const workflowBundlePath = join(scratch.path, 'workflow-bundle.js');
     writeFileSync(workflowBundlePath, code);
-    publishServices({ postgresUrl: serverUrl, templateDatabase: TEMPLATE, temporalAddress: temporal.address, workflowBundlePath });
+    publishServices({ postgresUrl: serverUrl, templateDatabase: TEMPLATE, temporalAddress: temporal.address, temporalUiUrl: `http://127.0.0.1:${temporalUiPort}`, workflowBundlePath });
   } catch (error) {
     // Jest skips global teardown when setup fails; leave no servers behind.
     await stopServices();
