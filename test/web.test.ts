@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import type { Page } from 'playwright-core';
 import { demoUsers } from '../db/seeders/DemoSeeder.js';
-import { LeadSchema } from '../db/entities.js';
+import { LeadSchema, PolicyVersionSchema, type Lead } from '../db/entities.js';
 import type { PolicyRules } from '../domain/policy.js';
-import { eventually, type Harness } from './harness.js';
+import { eventually, stillPolicy, type Harness } from './harness.js';
 import { screenshots, shots, startWebApp, type WebApp } from './webApp.js';
 
 let web: WebApp;
@@ -32,6 +32,45 @@ const slowClocks: Partial<PolicyRules> = {
 
 const assigned = (leadId: string) => web.assigned(leadId);
 const signIn = (email: string) => web.signIn(email);
+
+/** The names in the leads list, top to bottom. */
+const rowNames = (page: Page) => page.locator('[data-testid="lead-row"] .cell-name a').allTextContents();
+
+/** Waits for the leads list to show exactly these names in this order (it reloads after each URL change). */
+async function expectRows(page: Page, names: string[]) {
+  await eventually(async () => JSON.stringify(await rowNames(page)) === JSON.stringify(names), 10_000).catch(() => undefined);
+  expect(await rowNames(page)).toEqual(names);
+}
+
+const pad = (n: number) => String(n).padStart(2, '0');
+/** `YYYY-MM-DD` of a local date, as a date input holds it; the browser runs in this process's time zone. */
+const dayText = (date: Date) => `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+/** Local time `days` ago at `hour`. */
+function daysAgo(days: number, hour = 12): Date {
+  const today = new Date();
+  return new Date(today.getFullYear(), today.getMonth(), today.getDate() - days, hour);
+}
+
+type LeadRow = Partial<Pick<Lead, 'status' | 'escalationLevel' | 'queuedAt' | 'pausedAt' | 'pauseReason' | 'firstContactAt'>> & {
+  name: string;
+  createdAt: Date;
+  assigneeId?: string;
+};
+
+/**
+ * Lead rows without workflows, for what only reads the database (the list): each field exactly as
+ * given, which a running workflow would not leave alone.
+ */
+async function insertLeads(teamId: string, rows: LeadRow[]): Promise<Map<string, string>> {
+  const em = h.orm.em.fork();
+  const created = rows.map(({ name, createdAt: _createdAt, assigneeId, ...fields }) =>
+    em.create(LeadSchema, { name, email: `${name.toLowerCase().replace(/\W+/g, '.')}@example.com`, team: teamId, assignee: assigneeId, source: 'import', ...fields }),
+  );
+  await em.flush();
+  // `createdAt` is set on insert; back-date it afterwards.
+  for (const [i, lead] of created.entries()) await em.nativeUpdate(LeadSchema, { id: lead.id }, { createdAt: rows[i]!.createdAt });
+  return new Map(created.map((lead) => [lead.name, lead.id]));
+}
 
 /**
  * Waits for the lead page's pending deadlines to read a certain way: all paused, none paused, or a
@@ -85,7 +124,7 @@ describe('the web app in a real browser', () => {
     const managerPage = await signIn('north.manager@leadline.test');
     await managerPage.goto(`${base}/leads/${leadId}`);
     const link = managerPage.getByTestId('temporal-link');
-    await expect(link.getAttribute('href')).resolves.toBe(`http://localhost:8233/namespaces/default/workflows/lead-${leadId}`);
+    await expect(link.getAttribute('href')).resolves.toBe(`${h.config.TEMPORAL_UI_URL}/namespaces/default/workflows/lead-${leadId}`);
     await managerPage.close();
   });
 });
@@ -232,6 +271,175 @@ describe('the policies page', () => {
     await page.goto(`${base}/policies`);
     await page.waitForURL((url) => url.pathname === '/leads');
     await page.getByTestId('leads-table').waitFor();
+    await page.close();
+  });
+});
+
+describe('the leads list', () => {
+  it('lets a manager filter by assignee and created range, keeps filters and paging across a reload, and clears them', async () => {
+    const team = await h.createTeam('Sieve', [{}, {}], stillPolicy);
+    const [rep1, rep2] = team.staff.map((person) => person.id);
+    const fillers = Array.from({ length: 10 }, (_, i) => ({ name: `Filler ${pad(i + 1)}`, createdAt: daysAgo(40 + i) }));
+    const ids = await insertLeads(team.id, [
+      // Exactly 10 days and an hour ago, for its SLA clock; the range filters below look at other days.
+      { name: 'Ada Early', createdAt: new Date(Date.now() - (10 * 24 + 1) * 3_600_000), assigneeId: rep1, status: 'assigned' },
+      { name: 'Bo Middle', createdAt: daysAgo(5, 10), assigneeId: rep1, status: 'assigned', escalationLevel: 2 },
+      { name: 'Cy Middle', createdAt: daysAgo(5, 11), assigneeId: rep2, status: 'assigned', pausedAt: new Date(), pauseReason: 'Waiting on the customer' },
+      { name: 'Di Recent', createdAt: new Date(Date.now() - 60_000), assigneeId: rep1, status: 'assigned' },
+      { name: 'Eve Queued', createdAt: daysAgo(1), queuedAt: daysAgo(1) },
+      { name: 'Fay Contacted', createdAt: daysAgo(2), assigneeId: rep2, status: 'contacted', firstContactAt: new Date(daysAgo(2).getTime() + 5 * 60_000) },
+      ...fillers,
+    ]);
+    const everyone = ['Di Recent', 'Eve Queued', 'Fay Contacted', 'Cy Middle', 'Bo Middle', 'Ada Early', ...fillers.map((row) => row.name)];
+
+    const page = await signIn(team.managerEmail);
+    await expectRows(page, everyone);
+    await expect(page.getByTestId('page-range').textContent()).resolves.toBe('1–16 of 16');
+    // One team: no team filter to offer a manager.
+    await expect(page.getByTestId('leads-team-filter').count()).resolves.toBe(0);
+
+    // Each row carries what it has: escalation level, pause, queue, and the SLA clock.
+    const row = (name: string) => page.locator(`[data-testid="lead-row"][data-lead-id="${ids.get(name)}"]`);
+    await expect(row('Bo Middle').getByTestId('lead-row-escalation').textContent()).resolves.toMatch(/2/);
+    await expect(row('Cy Middle').getByTestId('lead-row-paused').count()).resolves.toBe(1);
+    await expect(row('Eve Queued').getByTestId('lead-row-queued').count()).resolves.toBe(1);
+    await expect(row('Ada Early').locator('.badge').allTextContents()).resolves.toEqual(['Assigned']);
+    await expect(row('Fay Contacted').getByTestId('lead-row-sla').textContent()).resolves.toBe('✓ 5m');
+    await expect(row('Ada Early').getByTestId('lead-row-sla').getAttribute('class')).resolves.toContain('sla-waiting');
+    await expect(row('Ada Early').getByTestId('lead-row-sla').textContent()).resolves.toBe('10d 1h');
+    await screenshots(page, 'leads');
+
+    await page.getByTestId('leads-assignee-filter').selectOption(rep1!);
+    await expectRows(page, ['Di Recent', 'Bo Middle', 'Ada Early']);
+    await page.getByTestId('leads-created-from').fill(dayText(daysAgo(6)));
+    await page.getByTestId('leads-created-to').fill(dayText(daysAgo(4)));
+    await expectRows(page, ['Bo Middle']);
+    expect(Object.fromEntries(new URL(page.url()).searchParams)).toEqual({ assignee: rep1, from: dayText(daysAgo(6)), to: dayText(daysAgo(4)) });
+    await page.getByTestId('leads-created-to').blur();
+    await screenshots(page, 'leads-filtered');
+
+    await page.reload();
+    await expectRows(page, ['Bo Middle']);
+    await expect(page.getByTestId('leads-assignee-filter').inputValue()).resolves.toBe(rep1);
+    await expect(page.getByTestId('leads-created-from').inputValue()).resolves.toBe(dayText(daysAgo(6)));
+    await expect(page.getByTestId('leads-created-to').inputValue()).resolves.toBe(dayText(daysAgo(4)));
+
+    // The range alone: both of that day's leads, whoever has them.
+    await page.getByTestId('leads-assignee-filter').selectOption('');
+    await expectRows(page, ['Cy Middle', 'Bo Middle']);
+
+    await page.getByTestId('leads-clear-filters').click();
+    await expectRows(page, everyone);
+    expect(new URL(page.url()).search).toBe('');
+
+    // Paging: ten a page, the second page, and both survive a reload.
+    await page.getByTestId('page-size').selectOption('10');
+    await expectRows(page, everyone.slice(0, 10));
+    await expect(page.getByTestId('page-prev').isDisabled()).resolves.toBe(true);
+    await page.getByTestId('page-next').click();
+    await expectRows(page, everyone.slice(10));
+    await expect(page.getByTestId('page-range').textContent()).resolves.toBe('11–16 of 16');
+    await expect(page.getByTestId('page-next').isDisabled()).resolves.toBe(true);
+    await page.reload();
+    await expectRows(page, everyone.slice(10));
+    await expect(page.getByTestId('page-range').textContent()).resolves.toBe('11–16 of 16');
+    await expect(page.getByTestId('page-size').inputValue()).resolves.toBe('10');
+
+    // Nothing created from tomorrow on: the empty state says so and clears the filters, not the page size.
+    await page.getByTestId('leads-created-from').fill(dayText(daysAgo(-1)));
+    await page.getByTestId('leads-empty').filter({ hasText: 'No leads match these filters.' }).waitFor();
+    await expect(rowNames(page)).resolves.toEqual([]);
+    await page.getByTestId('leads-empty-clear').click();
+    await expectRows(page, everyone.slice(0, 10));
+    expect(Object.fromEntries(new URL(page.url()).searchParams)).toEqual({ size: '10' });
+    await page.close();
+
+    // A rep's list is their own leads: nobody else to filter by.
+    const repPage = await signIn(team.staff[0]!.email);
+    await expectRows(repPage, ['Di Recent', 'Bo Middle', 'Ada Early']);
+    await expect(repPage.getByTestId('leads-assignee-filter').count()).resolves.toBe(0);
+    await expect(repPage.getByTestId('leads-team-filter').count()).resolves.toBe(0);
+    await repPage.close();
+  });
+
+  it('lets ops find a lead by team, open it, and follow it into the Temporal UI', async () => {
+    const team = await h.createTeam('Watchtower', [{}], stillPolicy);
+    const leadId = await h.startLead(team.id, { name: 'Olga Observed', email: 'olga@example.com' });
+    await assigned(leadId);
+
+    const page = await signIn('ops@leadline.test');
+    await page.getByTestId('leads-team-filter').selectOption({ label: 'Watchtower' });
+    await expectRows(page, ['Olga Observed']);
+    await page.locator(`[data-testid="lead-row"][data-lead-id="${leadId}"]`).click();
+    await page.waitForURL((url) => url.pathname === `/leads/${leadId}`);
+
+    const link = page.getByTestId('temporal-link');
+    const workflowUrl = `${h.config.TEMPORAL_UI_URL}/namespaces/default/workflows/lead-${leadId}`;
+    await expect(link.getAttribute('href')).resolves.toBe(workflowUrl);
+    // It opens in a new tab; the Temporal UI is a single-page app that fetches the workflow after it loads.
+    const [ui] = await Promise.all([web.browser.context.waitForEvent('page'), link.click()]);
+    await ui.waitForURL((url) => url.href.startsWith(workflowUrl));
+    await ui.getByText(`lead-${leadId}`).first().waitFor();
+    await ui.getByText('Running', { exact: true }).first().waitFor();
+    await screenshots(ui, 'temporal-ui');
+    await ui.close();
+    await page.close();
+  });
+});
+
+describe('the policy step editor', () => {
+  it('lets a manager add, reorder and remove cadence steps, and saves exactly that cadence', async () => {
+    const team = await h.createTeam('Cadence', [{}], {
+      ...slowClocks,
+      cadence: [
+        { after: '1d', action: 'task', title: 'Intro call' },
+        { after: '3d', action: 'sms', template: 'followup_sms' },
+      ],
+    });
+    const leadId = await h.startLead(team.id, { name: 'Cal Cadence', email: 'cal@example.com' });
+    await assigned(leadId);
+
+    const page = await signIn(team.managerEmail);
+    await page.goto(`${base}/policies`);
+    await page.getByTestId('policy-editor').waitFor();
+    // A string, as this file is compiled without the DOM types.
+    const focused = () => page.evaluate<string>(`document.activeElement?.id || document.activeElement?.getAttribute('aria-label')`);
+    const texts = async () => {
+      const count = await page.locator('[data-step^="cadence-"]').count();
+      return Promise.all(Array.from({ length: count }, (_, i) => page.getByTestId(`policy-cadence-text-${i}`).inputValue()));
+    };
+    await expect(texts()).resolves.toEqual(['Intro call', 'followup_sms']);
+
+    // A new step starts where the last one is, with the focus in its "after".
+    await page.getByTestId('policy-add-cadence').click();
+    await expect(page.getByTestId('policy-cadence-after-2').inputValue()).resolves.toBe('3d');
+    await expect(focused()).resolves.toBe('policy-cadence-after-2');
+    await page.getByTestId('policy-cadence-after-2').fill('2d');
+    await page.getByTestId('policy-cadence-text-2').fill('Second call');
+
+    // Moved up, the step keeps its fields and the focus follows it.
+    await page.getByRole('button', { name: 'Move cadence step 3 up' }).click();
+    await expect(texts()).resolves.toEqual(['Intro call', 'Second call', 'followup_sms']);
+    await expect(page.getByTestId('policy-cadence-after-1').inputValue()).resolves.toBe('2d');
+    await expect(focused()).resolves.toBe('Move cadence step 2 up');
+
+    await page.getByTestId('policy-remove-cadence-0').click();
+    await expect(texts()).resolves.toEqual(['Second call', 'followup_sms']);
+    await expect(page.getByTestId('policy-dirty').count()).resolves.toBe(1);
+    await screenshots(page, 'policies-cadence');
+
+    await page.getByTestId('policy-simulate').click();
+    await page.getByTestId('simulation-row').filter({ hasText: 'Cal Cadence' }).waitFor();
+    await page.getByTestId('policy-save').click();
+    await expect(page.getByTestId('policy-saved').textContent()).resolves.toContain('Version 2 saved');
+
+    const saved = await h.orm.em.fork().findOneOrFail(PolicyVersionSchema, { policy: { team: team.id }, version: 2 });
+    expect(saved.rules.cadence).toEqual([
+      { after: '2d', action: 'task', title: 'Second call' },
+      { after: '3d', action: 'sms', template: 'followup_sms' },
+    ]);
+    // The other list is untouched.
+    expect(saved.rules.escalation).toEqual(slowClocks.escalation);
     await page.close();
   });
 });

@@ -6,6 +6,7 @@ import { START_LOCATION } from 'vue-router';
 import { router } from './router';
 import { useSessionStore } from './stores/session';
 import type {
+  CompleteTaskInput,
   ContactInput,
   ConvertInput,
   Lead,
@@ -22,6 +23,20 @@ import type {
   ReassignInput,
   Session,
   Simulation,
+  Stats,
+  StatsQuery,
+  InboxTask,
+  TaskPage,
+  TaskQuery,
+  NewTeam,
+  NewUser,
+  Team,
+  TeamChanges,
+  TeamListItem,
+  UserChanges,
+  UserDetail,
+  UserPage,
+  UserQuery,
 } from './types';
 
 /** One field's problem, as the API reports it for `validation_failed`. */
@@ -69,11 +84,16 @@ interface RequestOptions {
   signal?: AbortSignal;
 }
 
-async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+function apiUrl(path: string, query: Query = {}): URL {
   const url = new URL(`/api${path}`, window.location.origin);
-  for (const [key, value] of Object.entries(options.query ?? {})) {
+  for (const [key, value] of Object.entries(query)) {
     if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
   }
+  return url;
+}
+
+async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  const url = apiUrl(path, options.query);
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (options.body !== undefined) headers['Content-Type'] = 'application/json';
 
@@ -133,10 +153,27 @@ export const api = {
   resumeLead: (id: string) => request<{ lead: Lead }>('POST', `/leads/${encodeURIComponent(id)}/resume`, { body: {} }),
   reassignLead: (id: string, input: ReassignInput) => request<{ lead: Lead }>('POST', `/leads/${encodeURIComponent(id)}/reassign`, { body: input }),
 
+  listTasks: (query: TaskQuery, signal?: AbortSignal) => request<TaskPage>('GET', '/tasks', { query: { ...query }, signal }),
+  completeTask: (id: string, input: CompleteTaskInput) => request<{ task: InboxTask }>('POST', `/tasks/${encodeURIComponent(id)}/complete`, { body: input }),
+
   listPolicies: (signal?: AbortSignal) => request<{ items: Policy[] }>('GET', '/policies', { signal }),
   getPolicy: (id: string, signal?: AbortSignal) => request<{ policy: Policy }>('GET', `/policies/${encodeURIComponent(id)}`, { signal }),
   policyVersions: (id: string, signal?: AbortSignal) => request<{ items: PolicyVersion[] }>('GET', `/policies/${encodeURIComponent(id)}/versions`, { signal }),
   savePolicy: (id: string, rules: PolicyRules) => request<PolicySaved>('PUT', `/policies/${encodeURIComponent(id)}`, { body: { rules } }),
   simulatePolicy: (id: string, rules: PolicyRules, signal?: AbortSignal) =>
     request<Simulation>('POST', `/policies/${encodeURIComponent(id)}/simulate`, { body: { rules }, signal }),
+
+  listUsers: (query: UserQuery, signal?: AbortSignal) => request<UserPage>('GET', '/users', { query: { ...query }, signal }),
+  createUser: (user: NewUser) => request<{ user: UserDetail }>('POST', '/users', { body: user }),
+  updateUser: (id: string, changes: UserChanges) => request<{ user: UserDetail }>('PATCH', `/users/${encodeURIComponent(id)}`, { body: changes }),
+  listTeams: (signal?: AbortSignal) => request<{ items: TeamListItem[] }>('GET', '/teams', { signal }),
+  createTeam: (team: NewTeam) => request<{ team: Team }>('POST', '/teams', { body: team }),
+  updateTeam: (id: string, changes: TeamChanges) => request<{ team: Team }>('PATCH', `/teams/${encodeURIComponent(id)}`, { body: changes }),
+
+  stats: (query: StatsQuery, signal?: AbortSignal) => request<Stats>('GET', '/stats', { query: { ...query }, signal }),
+  /** The same figures as a CSV file, for a plain download link: the session cookie goes with it. */
+  statsCsvHref: (query: StatsQuery) => {
+    const url = apiUrl('/stats', { ...query, format: 'csv' });
+    return `${url.pathname}${url.search}`;
+  },
 };

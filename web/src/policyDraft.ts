@@ -6,16 +6,19 @@
 import { escalationActionLabels, label } from './format';
 import type { CadenceStep, EscalationAction, PolicyRules } from './types';
 
-export interface EscalationDraft {
+/** What every step row has, whichever list it is in. */
+export interface StepDraft {
   /** Stable across reordering, so each row keeps its inputs (and focus) when it moves. */
   key: number;
   after: string;
+  action: string;
+}
+
+export interface EscalationDraft extends StepDraft {
   action: EscalationAction;
 }
 
-export interface CadenceDraft {
-  key: number;
-  after: string;
+export interface CadenceDraft extends StepDraft {
   action: CadenceStep['action'];
   /** The task's title, or the message's template: one box whose meaning follows the action. */
   text: string;

@@ -16,7 +16,8 @@ declare module 'vue-router' {
 export const router = createRouter({
   history: createWebHistory(),
   routes: [
-    { path: '/', redirect: { name: 'leads' } },
+    // Home is the task inbox: what to do next. The guard sends anyone who cannot read tasks to the leads.
+    { path: '/', redirect: { name: 'tasks' } },
     {
       path: '/sign-in',
       name: 'sign-in',
@@ -62,7 +63,7 @@ export const router = createRouter({
 /** Only paths inside the app, so `?redirect=` cannot send anyone to another site. */
 export function safeRedirect(value: LocationQueryValue | LocationQueryValue[] | undefined): string {
   const path = Array.isArray(value) ? value[0] : value;
-  return path && path.startsWith('/') && !path.startsWith('//') && !path.startsWith('/sign-in') ? path : '/leads';
+  return path && path.startsWith('/') && !path.startsWith('//') && !path.startsWith('/sign-in') ? path : '/';
 }
 
 router.beforeEach(async (to) => {

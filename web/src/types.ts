@@ -3,6 +3,7 @@ import type { AppRule } from '../../domain/ability';
 import type { RankedCandidate } from '../../domain/assignment';
 import type { LeadStatus, Priority, Role, TaskKind, TaskStatus, contactChannels } from '../../domain/lead';
 import type { PolicyRules } from '../../domain/policy';
+import type { BusinessCalendar } from '../../domain/businessHours';
 // The workflow's own types for what its `explain` query answers, so the app cannot drift from it.
 import type { AssignmentDecision, ExplainedStep, LeadExplanation, PauseState } from '../../workflows/definitions';
 
@@ -136,6 +137,43 @@ export interface Task {
   assignee: { id: string; name: string } | null;
 }
 
+/** A task in the inbox (GET /api/tasks, `taskView` in api/serializers.ts): with its lead and how to reach it. */
+export interface InboxTask {
+  id: string;
+  kind: TaskKind;
+  title: string;
+  status: TaskStatus;
+  dueAt: string;
+  overdue: boolean;
+  outcome: string | null;
+  completedAt: string | null;
+  createdAt: string;
+  teamId: string;
+  lead: { id: string; name: string; phone: string | null; email: string | null };
+  assignee: Person | null;
+}
+
+export interface TaskPage {
+  items: InboxTask[];
+  total: number;
+  page: number;
+  pageSize: number;
+}
+
+export interface TaskQuery {
+  status?: string;
+  kind?: string;
+  assigneeId?: string;
+  leadId?: string;
+  page?: number;
+  pageSize?: number;
+}
+
+export interface CompleteTaskInput {
+  outcome: string;
+  notes?: string;
+}
+
 export interface LeadDetail {
   lead: Lead;
   workflow: WorkflowInfo;
@@ -238,4 +276,147 @@ export interface Simulation {
   truncated: boolean;
   summary: { sooner: number; later: number; dueImmediately: number; unavailable: number };
   items: SimulatedLead[];
+}
+
+/** Opening hours per weekday (several ranges make a split shift) and closed dates; the timezone is the team's. */
+export type BusinessHours = Omit<BusinessCalendar, 'timezone'>;
+export type NotifyChannel = 'sms' | 'email';
+
+/** A user on the users screen (api/serializers.ts `userDetailView`). */
+export interface UserDetail extends User {
+  weight: number;
+  /** Null: the team's business hours. */
+  workingHours: BusinessHours | null;
+  outOfOfficeFrom: string | null;
+  /** Null with a start: out until further notice. */
+  outOfOfficeUntil: string | null;
+  notifyBy: NotifyChannel[];
+  createdAt: string;
+}
+
+/** A row of GET /api/users: the user and the open leads assigned to them. */
+export interface UserListItem extends UserDetail {
+  openLeads: number;
+}
+
+export interface UserPage {
+  items: UserListItem[];
+  total: number;
+  page: number;
+  pageSize: number;
+}
+
+export interface UserQuery {
+  teamId?: string;
+  role?: Role;
+  active?: 'true' | 'false';
+  q?: string;
+  page?: number;
+  pageSize?: number;
+}
+
+/** What PATCH /api/users/:id accepts; each field only where the caller's rules allow it. */
+export interface UserChanges {
+  email?: string;
+  name?: string;
+  role?: Role;
+  teamId?: string | null;
+  phone?: string | null;
+  password?: string;
+  capacity?: number;
+  weight?: number;
+  workingHours?: BusinessHours | null;
+  outOfOfficeFrom?: string | null;
+  outOfOfficeUntil?: string | null;
+  notifyBy?: NotifyChannel[];
+  active?: boolean;
+}
+
+export interface NewUser extends UserChanges {
+  email: string;
+  name: string;
+  role: Role;
+  password: string;
+}
+
+/** A team (api/serializers.ts `teamView`). */
+export interface Team {
+  id: string;
+  name: string;
+  timezone: string;
+  businessHours: BusinessHours;
+  manager: Person | null;
+  policyId: string | null;
+  createdAt: string;
+}
+
+/** A row of GET /api/teams: the team and how many active people it has. */
+export interface TeamListItem extends Team {
+  memberCount: number;
+}
+
+export interface TeamChanges {
+  name?: string;
+  timezone?: string;
+  businessHours?: BusinessHours;
+  managerId?: string | null;
+}
+
+export interface NewTeam {
+  name: string;
+  timezone: string;
+  businessHours: BusinessHours;
+}
+
+/** Percentiles in seconds; null when no lead in scope got that far. */
+export interface Percentiles {
+  p50: number | null;
+  p90: number | null;
+}
+
+/** One group of leads in GET /api/stats: a rep, a team, or every lead in scope (api/routes/stats.ts). */
+export interface StatsSummary {
+  leads: number;
+  assigned: number;
+  contacted: number;
+  slaMet: number;
+  /** Leads contacted or past their first-contact deadline: what attainment is out of. */
+  slaDue: number;
+  /** slaMet of slaDue, 0–1; null while nothing is due. */
+  slaAttainment: number | null;
+  converted: number;
+  /** Converted of closed, 0–1; null while none is closed. */
+  conversionRate: number | null;
+  speedToLead: { routingSeconds: Percentiles; responseSeconds: Percentiles };
+}
+
+export interface TeamStats extends StatsSummary {
+  team: { id: string; name: string };
+}
+
+export interface RepStats extends TeamStats {
+  /** Null: the leads nobody was assigned. */
+  rep: { id: string; name: string } | null;
+}
+
+/** Statistics of the leads created in [from, to) that the caller may read. */
+export interface Stats {
+  from: string;
+  to: string;
+  teamId: string | null;
+  tz: string;
+  total: StatsSummary;
+  /** Leads of the range by their status now. */
+  funnel: Record<LeadStatus, number>;
+  /** Days of `tz` with at least one escalation step run. */
+  escalationsPerDay: { day: string; count: number }[];
+  teams: TeamStats[];
+  reps: RepStats[];
+}
+
+export interface StatsQuery {
+  from: string;
+  to: string;
+  teamId?: string;
+  tz?: string;
 }
