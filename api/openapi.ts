@@ -38,6 +38,7 @@ const op = (method: Method, path: string, tag: string, summary: string, extra: P
 export const operations: Operation[] = [
   op('post', '/auth/login', 'Sessions', 'Sign in; returns a token, the user and their CASL rules, and sets the session cookie', { body: authSchemas.loginBody, security: 'none', success: 200 }),
   op('post', '/auth/logout', 'Sessions', 'Sign out', { security: 'none', success: 204 }),
+  op('get', '/auth/demo-accounts', 'Sessions', 'The demo accounts and their password, for the sign-in page; not in production', { security: 'none', success: 200 }),
   op('get', '/me', 'Sessions', 'The signed-in user and their CASL rules'),
 
   op('get', '/leads', 'Leads', 'Leads the caller may read, filtered and paged', { query: leadSchemas.listQuery }),

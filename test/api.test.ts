@@ -1,8 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
 import request from 'supertest';
+import { createApp } from '../api/app.js';
+import { demoUsers } from '../db/seeders/DemoSeeder.js';
+import { databaseUrl, ensureDatabase } from '../db/databases.js';
+import { initORM } from '../db/orm.js';
 import { LeadEventSchema, LeadSchema, UserSchema } from '../db/entities.js';
 import { leadWorkflowId } from '../domain/lead.js';
 import { eventually, startHarness, type Harness } from './harness.js';
+import { testServices } from './services.js';
 
 let h: Harness;
 
@@ -52,9 +58,46 @@ describe('signing in', () => {
     await em.flush();
   });
 
+  it('outside production, then the demo accounts that are active are listed for the sign-in page, with their password', async () => {
+    const em = h.orm.em.fork();
+    const rep = await em.findOneOrFail(UserSchema, { email: 'north.rep2@leadline.test' });
+    rep.active = false;
+    await em.flush();
+    const res = await request(h.app).get('/api/auth/demo-accounts').expect(200);
+    rep.active = true;
+    await em.flush();
+    expect(res.body.password).toBe('leadline');
+    expect(res.body.accounts.map((a: { email: string }) => a.email)).toEqual(demoUsers.map((u) => u.email).filter((email) => email !== 'north.rep2@leadline.test'));
+    expect(res.body.accounts[2]).toEqual({ email: 'north.manager@leadline.test', name: 'Nora North', role: 'manager', team: 'North' });
+  });
+
+  it('in production, then there is no demo account list', async () => {
+    const production = createApp({ orm: h.orm, temporal: h.temporal, config: { ...h.config, NODE_ENV: 'production' } });
+    const res = await request(production).get('/api/auth/demo-accounts').expect(404);
+    expect(res.body.error.code).toBe('not_found');
+    expect(JSON.stringify(res.body)).not.toContain('leadline.test');
+  });
+
   it('without a session or with a forged token, then the API answers 401', async () => {
     await request(h.app).get('/api/me').expect(401);
     await request(h.app).get('/api/leads').set('Authorization', 'Bearer not.a.token').expect(401);
+  });
+
+  it('when the database cannot be reached, then a signed-in caller gets a 500, not a 401 that signs them out', async () => {
+    // Found by the chaos run: a Postgres restart turned every request into "Sign in to continue".
+    const auth = await h.login('north.rep1@leadline.test');
+    const { postgresUrl, templateDatabase } = testServices();
+    const name = `gone_${Date.now()}`;
+    await ensureDatabase(postgresUrl, name, templateDatabase);
+    const orm = await initORM(databaseUrl(postgresUrl, name));
+    const app = createApp({ orm, temporal: h.temporal, config: h.config });
+    const admin = new pg.Client({ connectionString: postgresUrl });
+    await admin.connect();
+    await admin.query(`drop database "${name}" with (force)`);
+    await admin.end();
+    const res = await request(app).get('/api/me').set('Authorization', auth).expect(500);
+    expect(res.body.error.code).toBe('internal');
+    await orm.close();
   });
 });
 

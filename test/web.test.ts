@@ -94,7 +94,20 @@ describe('the web app in a real browser', () => {
     await page.close();
   });
 
+  it('lists the demo accounts on the sign-in page and signs in as the one picked', async () => {
+    await web.browser.context.clearCookies();
+    const page = await web.browser.context.newPage();
+    await page.goto(`${base}/sign-in`);
+    await expect(page.getByTestId('demo-accounts').textContent()).resolves.toContain('Password leadline');
+    await expect(page.getByTestId('demo-account').count()).resolves.toBe(demoUsers.length);
+    await page.locator('[data-testid="demo-account"][data-email="south.rep1@leadline.test"]').click();
+    await page.waitForURL((url) => url.pathname === '/tasks');
+    await expect(page.getByTestId('current-user').textContent()).resolves.toContain('Sue Rep');
+    await page.close();
+  });
+
   it('refuses a wrong password with a message', async () => {
+    await web.browser.context.clearCookies();
     const page = await web.browser.context.newPage();
     await page.goto(`${base}/sign-in`);
     await page.getByTestId('sign-in-email').fill('north.rep1@leadline.test');

@@ -1,9 +1,10 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { DEMO_PASSWORD, demoUsers } from '../../db/seeders/DemoSeeder.js';
 import { UserSchema } from '../../db/entities.js';
 import { authFor, requireAuth, SESSION_COOKIE } from '../auth.js';
 import type { RouteDeps } from '../deps.js';
-import { AppError } from '../errors.js';
+import { AppError, notFound } from '../errors.js';
 import { verifyPassword } from '../passwords.js';
 import { userView } from '../serializers.js';
 
@@ -30,6 +31,21 @@ export function authRoutes({ orm, sessions, config }: RouteDeps): Router {
   router.post('/auth/logout', (_req, res) => {
     res.clearCookie(SESSION_COOKIE, { path: '/' });
     res.status(204).end();
+  });
+
+  /**
+   * Outside production the sign-in page lists the demo accounts that exist and are active, so a
+   * newcomer can sign in as each role. In production the route does not exist.
+   */
+  router.get('/auth/demo-accounts', async (_req, res) => {
+    if (config.NODE_ENV === 'production') throw notFound('Route');
+    const users = await orm.em.find(UserSchema, { email: { $in: demoUsers.map((u) => u.email) }, active: true }, { populate: ['team'] });
+    const byEmail = new Map(users.map((user) => [user.email, user]));
+    const accounts = demoUsers.flatMap(({ email }) => {
+      const user = byEmail.get(email);
+      return user ? [{ email, name: user.name, role: user.role, team: user.team?.name ?? null }] : [];
+    });
+    res.json({ password: accounts.length ? DEMO_PASSWORD : null, accounts });
   });
 
   router.get('/me', (req, res) => {

@@ -9,6 +9,7 @@ import type {
   CompleteTaskInput,
   ContactInput,
   ConvertInput,
+  DemoAccounts,
   Lead,
   LeadDetail,
   LeadPage,
@@ -142,6 +143,7 @@ export const api = {
   login: (email: string, password: string) => request<Session & { token: string }>('POST', '/auth/login', { body: { email, password } }),
   logout: () => request<void>('POST', '/auth/logout'),
   me: () => request<Session>('GET', '/me'),
+  demoAccounts: (signal?: AbortSignal) => request<DemoAccounts>('GET', '/auth/demo-accounts', { signal }),
 
   listLeads: (query: LeadQuery, signal?: AbortSignal) => request<LeadPage>('GET', '/leads', { query: { ...query }, signal }),
   getLead: (id: string, signal?: AbortSignal) => request<LeadDetail>('GET', `/leads/${encodeURIComponent(id)}`, { signal }),

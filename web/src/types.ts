@@ -29,6 +29,12 @@ export interface Session {
   rules: AppRule[];
 }
 
+/** Listed on the sign-in page outside production. */
+export interface DemoAccounts {
+  password: string | null;
+  accounts: { email: string; name: string; role: Role; team: string | null }[];
+}
+
 export interface Person {
   id: string;
   name: string;
