@@ -1,6 +1,7 @@
 import { createRouter, createWebHistory, type LocationQueryValue } from 'vue-router';
 import type { Action, SubjectName } from '../../domain/ability';
 import { ability } from './ability';
+import { firstValue } from './routeQuery';
 import { useSessionStore } from './stores/session';
 
 declare module 'vue-router' {
@@ -62,7 +63,7 @@ export const router = createRouter({
 
 /** Only paths inside the app, so `?redirect=` cannot send anyone to another site. */
 export function safeRedirect(value: LocationQueryValue | LocationQueryValue[] | undefined): string {
-  const path = Array.isArray(value) ? value[0] : value;
+  const path = firstValue(value);
   return path && path.startsWith('/') && !path.startsWith('//') && !path.startsWith('/sign-in') ? path : '/';
 }
 
