@@ -29,10 +29,14 @@ const configSchema = z.object({
   TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must be an Account SID (AC…)').optional(),
   TWILIO_AUTH_TOKEN: z.string().min(16).optional(),
   TWILIO_FROM: z.string().regex(/^(\+[1-9]\d{6,14}|MG[0-9a-fA-F]{32})$/, 'must be a number in E.164 or a Messaging Service SID').optional(),
+  /** Replaces https://api.twilio.com (a local fake of its API in the chaos run; otherwise a proxy). */
+  TWILIO_API_BASE_URL: z.url().optional(),
   /** SendGrid API key and verified sender. Without them email runs in sandbox mode. */
   SENDGRID_API_KEY: z.string().min(16).optional(),
   SENDGRID_FROM: z.email().optional(),
   SENDGRID_FROM_NAME: z.string().max(100).optional(),
+  /** Replaces https://api.sendgrid.com, as TWILIO_API_BASE_URL does for Twilio. */
+  SENDGRID_API_BASE_URL: z.url().optional(),
   /** The signed event webhook's verification key (Mail Settings → Event Webhook → Signature Verification). */
   SENDGRID_WEBHOOK_PUBLIC_KEY: z.string().min(40).optional(),
 });

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { defineConfig } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { SeedManager } from '@mikro-orm/seeder';
+import { RestartSafePostgreSqlDriver } from './db/driver.js';
 import { entities } from './db/entities.js';
 
 const here = import.meta.dirname;
@@ -9,6 +10,7 @@ const here = import.meta.dirname;
 export function ormConfig(clientUrl: string) {
   return defineConfig({
     clientUrl,
+    driver: RestartSafePostgreSqlDriver,
     entities,
     extensions: [Migrator, SeedManager],
     migrations: {

@@ -1,4 +1,5 @@
 import type { MikroORM } from '@mikro-orm/core';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { BusinessCalendar } from '../domain/businessHours.js';
 import { isClosed, raisedPriority, type ClosedLeadStatus, type TaskKind } from '../domain/lead.js';
@@ -10,7 +11,7 @@ import { providerSettings, type ProviderSettings } from '../messaging/settings.j
 import { leadTimezone } from '../messaging/timezone.js';
 import { nonRetryableErrors, type CloseResult } from '../workflows/definitions.js';
 import { assignmentActivities } from './assignment.js';
-import { loadLead, type StepInput } from './common.js';
+import { loadLead, lockLead, type StepInput } from './common.js';
 import { messageActivities } from './messages.js';
 
 export interface ActivityDeps {
@@ -51,6 +52,9 @@ export interface CloseInput extends StepInput {
   reason?: string;
 }
 
+/** Attempts (1 s, 2 s, 4 s apart) that a new lead's first activity waits for the API's transaction to commit. */
+const LEAD_COMMIT_ATTEMPTS = 4;
+
 async function currentPolicy(em: Parameters<typeof loadLead>[0], lead: Lead, version?: number): Promise<PolicySnapshot> {
   const policyRef = lead.team.policy;
   if (!policyRef) throw ApplicationFailure.nonRetryable(`Team ${lead.team.name} has no policy`, nonRetryableErrors.teamHasNoPolicy);
@@ -70,7 +74,13 @@ export function createActivities({ orm, providers = providerSettings(readConfig(
 
     async loadLeadContext({ leadId }: { leadId: string }): Promise<LeadContext> {
       const em = orm.em.fork();
-      const lead = await loadLead(em, leadId);
+      const lead = await loadLead(em, leadId).catch((error: unknown) => {
+        // The API starts a lead's workflow inside the transaction that writes the lead, so under load this can
+        // run a moment before that commits: a missing lead is retried a few times before it counts as gone.
+        const missing = error instanceof ApplicationFailure && error.type === nonRetryableErrors.leadNotFound;
+        if (missing && Context.current().info.attempt < LEAD_COMMIT_ATTEMPTS) throw ApplicationFailure.retryable(error.message, 'LeadNotCommittedYet');
+        throw error;
+      });
       const team = lead.team;
       return {
         teamName: team.name,
@@ -97,6 +107,30 @@ export function createActivities({ orm, providers = providerSettings(readConfig(
       });
     },
 
+    /**
+     * Puts the first contact the workflow acted on on the lead's record. The API signals a contact
+     * before it commits it, so a commit that failed after the signal went through would leave the lead
+     * in its cadence with no contact on record. Usually that commit got there first (this waits for it
+     * on the row lock) and nothing changes.
+     */
+    async recordFirstContact(input: StepInput & { byUserId: string; at: string }): Promise<{ recorded: boolean }> {
+      return orm.em.fork().transactional(async (em) => {
+        if (await findReceipt(em, input.key)) return { recorded: true };
+        const lead = await lockLead(em, input.leadId);
+        if (lead.firstContactAt) return { recorded: false };
+        const at = new Date(input.at);
+        lead.firstContactAt = at;
+        if (lead.status === 'new' || lead.status === 'assigned') lead.status = 'contacted';
+        lead.queuedAt = null;
+        for (const task of await em.find(TaskSchema, { lead: lead.id, kind: 'first_contact', status: 'open' })) {
+          Object.assign(task, { status: 'done', outcome: 'Contacted', completedAt: at });
+        }
+        const actor = await em.findOne(UserSchema, input.byUserId);
+        recordLeadEvent(em, lead, { type: 'contacted', actor, data: { first: true, at: input.at, recordedBy: 'workflow' }, policyVersion: input.policyVersion, idempotencyKey: input.key });
+        return { recorded: true };
+      });
+    },
+
     /** Marks the lead paused because it wrote back; a person resumes it. */
     async pauseForReply(input: StepInput & { messageId: string }): Promise<void> {
       await orm.em.fork().transactional(async (em) => {
@@ -112,7 +146,7 @@ export function createActivities({ orm, providers = providerSettings(readConfig(
       return orm.em.fork().transactional(async (em) => {
         const existing = await em.findOne(TaskSchema, { idempotencyKey: input.key });
         if (existing) return { taskId: existing.id };
-        const lead = await loadLead(em, input.leadId);
+        const lead = await lockLead(em, input.leadId);
         const task = em.create(TaskSchema, {
           lead,
           team: lead.team,
@@ -121,6 +155,9 @@ export function createActivities({ orm, providers = providerSettings(readConfig(
           title: input.title,
           dueAt: new Date(input.dueAt),
           idempotencyKey: input.key,
+          // A step in flight (or retried after its worker died) can land after the lead closed, which
+          // cancelled the lead's open tasks: a task made after that is cancelled from the start.
+          status: isClosed(lead.status) ? 'cancelled' : 'open',
         });
         recordLeadEvent(em, lead, {
           type: 'task_created',
@@ -136,7 +173,7 @@ export function createActivities({ orm, providers = providerSettings(readConfig(
       return orm.em.fork().transactional(async (em) => {
         const receipt = await findReceipt(em, input.key);
         if (receipt) return { escalationLevel: Number(receipt.data.level), skipped: Boolean(receipt.data.skipped) };
-        const lead = await loadLead(em, input.leadId);
+        const lead = await lockLead(em, input.leadId);
         // Contact or closing can race a deadline; a lead that is no longer waiting is not escalated.
         if (lead.firstContactAt || isClosed(lead.status)) {
           recordLeadEvent(em, lead, {
@@ -198,7 +235,7 @@ export function createActivities({ orm, providers = providerSettings(readConfig(
       return orm.em.fork().transactional(async (em) => {
         const receipt = await findReceipt(em, input.key);
         if (receipt) return receipt.data.result as CloseResult;
-        const lead = await loadLead(em, input.leadId);
+        const lead = await lockLead(em, input.leadId);
         if (isClosed(lead.status)) {
           throw ApplicationFailure.nonRetryable(`Lead is already ${lead.status}`, nonRetryableErrors.leadAlreadyClosed);
         }

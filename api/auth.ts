@@ -49,13 +49,15 @@ export function createSessions(secret: string) {
       const header = req.headers.authorization;
       const token = header?.startsWith('Bearer ') ? header.slice(7) : (req.cookies?.[SESSION_COOKIE] as string | undefined);
       if (!token) return undefined;
+      let subject: string | undefined;
       try {
-        const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'] });
-        const user = payload.sub ? await em.findOne(UserSchema, { id: payload.sub, active: true }) : null;
-        return user ? authFor(user) : undefined;
+        subject = (await jwtVerify(token, key, { algorithms: ['HS256'] })).payload.sub;
       } catch {
         return undefined;
       }
+      // Outside the catch: a database that cannot be reached is an outage (500), not a signed-out caller (401).
+      const user = subject ? await em.findOne(UserSchema, { id: subject, active: true }) : null;
+      return user ? authFor(user) : undefined;
     },
   };
 }

@@ -45,9 +45,11 @@ export type ProviderConfig = Pick<
   | 'TWILIO_ACCOUNT_SID'
   | 'TWILIO_AUTH_TOKEN'
   | 'TWILIO_FROM'
+  | 'TWILIO_API_BASE_URL'
   | 'SENDGRID_API_KEY'
   | 'SENDGRID_FROM'
   | 'SENDGRID_FROM_NAME'
+  | 'SENDGRID_API_BASE_URL'
   | 'SENDGRID_WEBHOOK_PUBLIC_KEY'
 >;
 
@@ -57,7 +59,15 @@ export function providerSettings(config: Partial<ProviderConfig> & Pick<Config, 
   return {
     publicUrl: (config.PUBLIC_URL ?? `http://localhost:${config.PORT ?? 3000}`).replace(/\/+$/, ''),
     unsubscribeSecret: config.JWT_SECRET,
-    twilio: TWILIO_ACCOUNT_SID && TWILIO_AUTH_TOKEN && TWILIO_FROM ? { accountSid: TWILIO_ACCOUNT_SID, authToken: TWILIO_AUTH_TOKEN, from: TWILIO_FROM } : null,
+    twilio:
+      TWILIO_ACCOUNT_SID && TWILIO_AUTH_TOKEN && TWILIO_FROM
+        ? {
+            accountSid: TWILIO_ACCOUNT_SID,
+            authToken: TWILIO_AUTH_TOKEN,
+            from: TWILIO_FROM,
+            ...(config.TWILIO_API_BASE_URL ? { apiBaseUrl: config.TWILIO_API_BASE_URL } : {}),
+          }
+        : null,
     sendgrid:
       SENDGRID_API_KEY && SENDGRID_FROM
         ? {
@@ -65,6 +75,7 @@ export function providerSettings(config: Partial<ProviderConfig> & Pick<Config, 
             from: SENDGRID_FROM,
             ...(config.SENDGRID_FROM_NAME ? { fromName: config.SENDGRID_FROM_NAME } : {}),
             webhookPublicKey: config.SENDGRID_WEBHOOK_PUBLIC_KEY ?? null,
+            ...(config.SENDGRID_API_BASE_URL ? { apiBaseUrl: config.SENDGRID_API_BASE_URL } : {}),
           }
         : null,
   };

@@ -1,52 +1,31 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { LeadEventSchema, MessageSchema, TaskSchema } from '../db/entities.js';
 import type { PolicyRules } from '../domain/policy.js';
+import { startWorkerProcess as spawnWorker, type WorkerProcess } from '../scripts/services/worker.js';
 import { eventually, startHarness, type Harness, stillPolicy } from './harness.js';
 import { testServices } from './services.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 let h: Harness;
-const workers = new Set<ChildProcess>();
+const workers = new Set<WorkerProcess>();
 
 beforeAll(async () => {
   h = await startHarness();
 });
 
 afterAll(async () => {
-  for (const worker of workers) worker.kill('SIGKILL');
+  await Promise.all([...workers].map((worker) => worker.kill()));
   await h?.stop();
 });
 
 /** `worker.ts` as its own process on its own task queue, the way production runs it. */
-async function startWorkerProcess(taskQueue: string): Promise<ChildProcess> {
+async function startWorkerProcess(taskQueue: string): Promise<WorkerProcess> {
   const services = testServices();
-  const child = spawn(`${root}node_modules/.bin/node`, ['--import', 'tsx', 'worker.ts'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      NODE_OPTIONS: '',
-      DATABASE_URL: h.databaseUrl,
-      TEMPORAL_ADDRESS: services.temporalAddress,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      WORKFLOW_BUNDLE: services.workflowBundlePath,
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const worker = await spawnWorker({
+    env: { DATABASE_URL: h.databaseUrl, TEMPORAL_ADDRESS: services.temporalAddress, TEMPORAL_TASK_QUEUE: taskQueue, WORKFLOW_BUNDLE: services.workflowBundlePath },
   });
-  workers.add(child);
-  let output = '';
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('worker started')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code}: ${output}`)));
-  });
-  return child;
+  workers.add(worker);
+  return worker;
 }
 
 const cadence: PolicyRules['cadence'] = Array.from({ length: 8 }, (_, i) =>
@@ -67,8 +46,7 @@ describe('a worker killed mid-cadence', () => {
     const stepsDone = async () =>
       (await h.orm.em.fork().count(TaskSchema, { lead: leadId, kind: 'follow_up' })) + (await h.orm.em.fork().count(MessageSchema, { lead: leadId }));
     await eventually(async () => (await stepsDone()) >= 3, 30_000);
-    worker.kill('SIGKILL');
-    await new Promise((resolve) => worker.once('exit', resolve));
+    await worker.kill();
     const atKill = await stepsDone();
     expect(atKill).toBeLessThan(8);
 
@@ -85,6 +63,6 @@ describe('a worker killed mid-cadence', () => {
     const events = await h.orm.em.fork().find(LeadEventSchema, { lead: leadId, type: { $in: ['message_sent', 'task_created'] } });
     expect(events.filter((e) => e.type === 'message_sent')).toHaveLength(4);
     expect(events.filter((e) => e.type === 'task_created')).toHaveLength(5); // first contact and four calls
-    worker.kill('SIGTERM');
+    await worker.stop();
   }, 120_000);
 });

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
+import { createActivities } from '../activities/index.js';
 import { LeadEventSchema, LeadSchema, MessageSchema, TaskSchema, UserSchema } from '../db/entities.js';
 import { leadWorkflowId } from '../domain/lead.js';
 import type { PolicyRules } from '../domain/policy.js';
 import { wakeTeamQueue } from '../api/queue.js';
-import { explainQuery, inboundMessageSignal } from '../workflows/definitions.js';
+import { contactedSignal, explainQuery, inboundMessageSignal } from '../workflows/definitions.js';
 import { eventually, startHarness, type Harness, stillPolicy } from './harness.js';
 import { saveHistory } from './histories.js';
 
@@ -329,6 +330,57 @@ describe('cadence and closing', () => {
     expect((await h.orm.em.fork().findOneOrFail(TaskSchema, { lead: leadId })).status).toBe('cancelled');
     const again = await request(h.app).post(`/api/leads/${leadId}/convert`).set('Authorization', rep).send({}).expect(409);
     expect(again.body.error.code).toBe('lead_closed');
+  });
+
+  it('still assigns a lead contacted before its workflow got to assign it, so its follow-ups have an owner', async () => {
+    // Found by the chaos run: under load the worker lags and a manager's call can beat the first assignment.
+    const team = await h.createTeam('EarlyCall', [{}], { ...still, cadence: [{ after: '0s', action: 'task', title: 'Follow-up call' }] });
+    const em = h.orm.em.fork();
+    const row = em.create(LeadSchema, { name: 'Early Call', team: team.id, source: 'import', status: 'contacted', firstContactAt: new Date() });
+    await em.flush();
+    // The contact arrives with the start, so the workflow sees it before its first step.
+    await h.temporal.workflow.signalWithStart('leadWorkflow', {
+      workflowId: leadWorkflowId(row.id),
+      taskQueue: h.config.TEMPORAL_TASK_QUEUE,
+      args: [{ leadId: row.id }],
+      signal: contactedSignal,
+      signalArgs: [{ byUserId: team.managerId, at: new Date().toISOString() }],
+    });
+    const task = await eventually(() => h.orm.em.fork().findOne(TaskSchema, { lead: row.id, kind: 'follow_up' }));
+    expect((await lead(row.id)).assignee?.id).toBe(team.staff[0]!.id);
+    expect(task.assignee?.id).toBe(team.staff[0]!.id);
+    expect(await eventTypes(row.id)).toEqual(['assigned', 'task_created']);
+    // Contact came first: no first-contact task, no SLA.
+    expect(await h.orm.em.fork().count(TaskSchema, { lead: row.id, kind: 'first_contact' })).toBe(0);
+  });
+
+  it('puts the contact that started the cadence on record when the API’s commit did not happen', async () => {
+    // Found by the chaos run: Postgres went down between the API's contact signal and its commit, and the
+    // lead ran its cadence and closed as unresponsive with no contact on record.
+    const team = await h.createTeam('LostCommit', [{}], still);
+    const leadId = await h.startLead(team.id);
+    await eventually(() => h.orm.em.fork().findOne(TaskSchema, { lead: leadId, kind: 'first_contact' }));
+    // The signal the API sends before it commits, with nothing committed after it.
+    const at = new Date().toISOString();
+    await h.temporal.workflow.getHandle(leadWorkflowId(leadId)).signal(contactedSignal, { byUserId: team.staff[0]!.id, at });
+    const contacted = await eventually(async () => ((await lead(leadId)).firstContactAt ? lead(leadId) : null));
+    expect(contacted).toMatchObject({ status: 'contacted', firstContactAt: new Date(at) });
+    const event = await h.orm.em.fork().findOneOrFail(LeadEventSchema, { lead: leadId, type: 'contacted' }, { populate: ['actor'] });
+    expect(event.actor?.id).toBe(team.staff[0]!.id);
+    expect(await h.orm.em.fork().findOneOrFail(TaskSchema, { lead: leadId, kind: 'first_contact' })).toMatchObject({ status: 'done' });
+  });
+
+  it('leaves no open task behind when a step still in flight lands after the lead closed', async () => {
+    // Found by the chaos run: a first-contact task retried after its worker was killed landed after a convert.
+    const team = await h.createTeam('LateStep', [{}], still);
+    const em = h.orm.em.fork();
+    const row = em.create(LeadSchema, { name: 'Late Step', team: team.id, source: 'import' });
+    await em.flush();
+    const activities = createActivities({ orm: h.orm });
+    const key = (step: string) => `${leadWorkflowId(row.id)}:${step}`;
+    await activities.closeLead({ leadId: row.id, key: key('close'), policyVersion: 1, status: 'converted', byUserId: team.managerId });
+    await activities.createTask({ leadId: row.id, key: key('task:first_contact'), policyVersion: 1, kind: 'first_contact', title: 'First contact', dueAt: new Date().toISOString() });
+    expect(await h.orm.em.fork().find(TaskSchema, { lead: row.id })).toEqual([expect.objectContaining({ kind: 'first_contact', status: 'cancelled' })]);
   });
 
   it('lets a manager reassign by hand, and refuses someone outside the team', async () => {

@@ -3,6 +3,7 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -150,8 +151,9 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
     };
   });
 
-  setHandler(contactedSignal, () => {
-    if (state.phase === 'queued' || state.phase === 'first_contact') {
+  setHandler(contactedSignal, async (contact) => {
+    const first = state.phase === 'queued' || state.phase === 'first_contact';
+    if (first) {
       // The cadence counts from first contact; a paused lead's cadence starts paused.
       state.phase = 'cadence';
       state.clock = state.pause ? { consumedMs: 0, runningSince: null } : startClock(Date.now());
@@ -159,6 +161,12 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
     }
     if (state.status === 'new' || state.status === 'assigned') state.status = 'contacted';
     changed();
+    // The API signals a contact before it commits it; a commit that fails after the signal went through
+    // would leave the cadence running with no contact on record. So the contact that starts the cadence
+    // is put on record here too (a no-op when the API's commit got there first). Patched: older runs did not.
+    if (first && patched('record-first-contact')) {
+      await acts.recordFirstContact({ leadId, key: `${workflowId}:contact`, policyVersion: state.policyVersion, byUserId: contact.byUserId, at: contact.at });
+    }
   });
 
   setHandler(pauseSignal, ({ reason }) => {
@@ -388,7 +396,9 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
     await noticesDue();
     if (closing) break;
 
-    if (state.phase === 'queued') {
+    // A contact that came before the first assignment (the manager called at once) starts the cadence,
+    // but the lead still needs an owner for its follow-ups. Patched: older runs went on unassigned.
+    if (state.phase === 'queued' || (state.assignments === 0 && patched('assign-lead-contacted-before-assignment'))) {
       const decision = await assign(state.assignments === 0 ? 'new_lead' : 'queue');
       if (!decision.assigneeId && state.phase === 'queued') {
         if (!state.managerToldQueued) {

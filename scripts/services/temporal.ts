@@ -72,6 +72,8 @@ export interface DevServerOptions {
   uiPort?: number;
   /** SQLite file that keeps workflows across restarts; omitted for an in-memory server. */
   dbFile?: string;
+  /** `--sqlite-pragma` settings for that file, such as `{ journal_mode: 'wal' }`. */
+  sqlitePragmas?: Record<string, string>;
   log?: (line: string) => void;
 }
 
@@ -80,11 +82,14 @@ export interface RunningTemporal {
   stop(): Promise<void>;
 }
 
+const pragmaArgs = (options: DevServerOptions) => Object.entries(options.sqlitePragmas ?? {}).flatMap(([pragma, value]) => ['--sqlite-pragma', `${pragma}=${value}`]);
+
 function devServerArgs(options: DevServerOptions): string[] {
   const args = ['--ip', '127.0.0.1', '--namespace', 'default', '--log-level', 'warn'];
   args.push('--dynamic-config-value', 'frontend.enableServerVersionCheck=false');
   for (const key of Object.values(searchAttributes)) args.push('--search-attribute', `${key.name}=${key.type}`);
   if (options.dbFile) args.push('--db-filename', options.dbFile);
+  args.push(...pragmaArgs(options));
   if (options.uiPort) args.push('--ui-port', String(options.uiPort));
   else args.push('--headless');
   return args;
@@ -136,7 +141,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
         ...(options.uiPort ? { ui: true, uiPort: options.uiPort } : {}),
         ...(options.dbFile ? { dbFilename: options.dbFile } : {}),
         searchAttributes: Object.values(searchAttributes),
-        extraArgs: ['--dynamic-config-value', 'frontend.enableServerVersionCheck=false'],
+        extraArgs: ['--dynamic-config-value', 'frontend.enableServerVersionCheck=false', ...pragmaArgs(options)],
       },
     });
     return { address, stop: () => env.teardown() };
