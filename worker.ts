@@ -28,6 +28,12 @@ const sourceOrBuilt = (relative: string) => {
 export const workflowsPath = sourceOrBuilt('./workflows/index.ts');
 /** Bundled with the workflows (a prebuilt bundle must be made with them too). */
 export const workflowInterceptorModules = [sourceOrBuilt('./workflows/requestId.ts')];
+/**
+ * Pure modules the workflows import, with zod and luxon under them, loaded once per workflow thread
+ * rather than once for every workflow the worker takes on (a prebuilt bundle should be made with them).
+ * Nothing here may hold per-workflow state: the SDK freezes their exports and shares them.
+ */
+export const workflowPreloadModules = ['./domain/lead.ts', './domain/duration.ts', './domain/businessHours.ts', './domain/planner.ts'].map(sourceOrBuilt);
 
 export function createLeadWorker({ orm, connection, namespace, taskQueue, workflowBundlePath, providers }: WorkerDeps): Promise<Worker> {
   return Worker.create({
@@ -36,7 +42,7 @@ export function createLeadWorker({ orm, connection, namespace, taskQueue, workfl
     taskQueue,
     activities: createActivities({ orm, providers }),
     interceptors: { activity: [() => requestIdActivityInterceptor()], workflowModules: workflowInterceptorModules },
-    ...(workflowBundlePath ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath }),
+    ...(workflowBundlePath ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath, bundlerOptions: { preloadModules: workflowPreloadModules } }),
   });
 }
 

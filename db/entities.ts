@@ -129,6 +129,11 @@ export const LeadSchema = defineEntity({
     { properties: ['assignee', 'status', 'createdAt'] },
     { properties: ['status', 'createdAt'] },
     { properties: ['createdAt'] },
+    { properties: ['assignee', 'createdAt'] },
+    // Search (`q` on the lead list): trigram indexes serve `ilike '%…%'`.
+    { name: 'lead_name_trgm_index', expression: `create index "lead_name_trgm_index" on "lead" using gin ("name" gin_trgm_ops)` },
+    { name: 'lead_email_trgm_index', expression: `create index "lead_email_trgm_index" on "lead" using gin ("email" gin_trgm_ops)` },
+    { name: 'lead_phone_trgm_index', expression: `create index "lead_phone_trgm_index" on "lead" using gin ("phone" gin_trgm_ops)` },
   ],
   uniques: [
     // Dedupe: at most one open lead per email and per phone; closed leads may repeat.
@@ -166,6 +171,8 @@ export const TaskSchema = defineEntity({
     { properties: ['assignee', 'status', 'dueAt'] },
     { properties: ['team', 'status', 'dueAt'] },
     { properties: ['lead', 'status'] },
+    // The stats' first-contact due time per lead, from the index alone.
+    { name: 'task_first_contact_index', expression: `create index "task_first_contact_index" on "task" ("lead_id", "due_at") where "kind" = 'first_contact'` },
   ],
 });
 export type Task = InferEntity<typeof TaskSchema>;
@@ -211,7 +218,12 @@ export const LeadEventSchema = defineEntity({
     requestId: p.string().length(128).nullable(),
     at: p.datetime().onCreate(() => new Date()),
   },
-  indexes: [{ properties: ['lead', 'at'] }, { properties: ['type', 'at'] }],
+  indexes: [
+    { properties: ['lead', 'at'] },
+    { properties: ['type', 'at'] },
+    // The stats' first assignment per lead, from the index alone.
+    { name: 'lead_event_assigned_index', expression: `create index "lead_event_assigned_index" on "lead_event" ("lead_id", "at") where "type" = 'assigned'` },
+  ],
 });
 export type LeadEvent = InferEntity<typeof LeadEventSchema>;
 

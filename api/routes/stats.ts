@@ -122,11 +122,17 @@ export function statsRoutes({ orm }: RouteDeps): Router {
     const where = { $and: [readable ?? { id: null }, ...(query.teamId ? [{ team: query.teamId }] : [])] };
     const scope = em.createQueryBuilder(LeadSchema, 'x').select('x.id').where(where).toQuery();
     const params = [query.from, query.to, ...scope.params];
+    // Per-lead figures only need the leads created in range: with the range inside the subquery too,
+    // Postgres matches two small sets rather than every lead the caller may read (before 18 it does
+    // not see that both sides are the same rows).
+    const created = { createdAt: { $gte: query.from, $lt: query.to } };
+    const inRange = em.createQueryBuilder(LeadSchema, 'x').select('x.id').where({ $and: [where, created] }).toQuery();
+    const rangeParams = [query.from, query.to, ...inRange.params];
 
-    const rows: RepRow[] = await em.execute(perRepSql(scope.sql), params);
+    const rows: RepRow[] = await em.execute(perRepSql(inRange.sql), rangeParams);
     const funnelRows: { status: string; count: string }[] = await em.execute(
-      `select status, count(*) as count from lead where created_at >= ? and created_at < ? and id in (${scope.sql}) group by status`,
-      params,
+      `select status, count(*) as count from lead where created_at >= ? and created_at < ? and id in (${inRange.sql}) group by status`,
+      rangeParams,
     );
     const escalationRows: { day: string; count: string }[] = await em.execute(
       `select to_char(date_trunc('day', e.at at time zone ?), 'YYYY-MM-DD') as day, count(*) as count

@@ -1,0 +1,56 @@
+import type { Client } from '@temporalio/client';
+import type pg from 'pg';
+import { until } from './report.js';
+
+/** One lead's way from created to its assignee told, from the rows the pipeline writes. */
+export interface LeadTiming {
+  id: string;
+  createdAt: number;
+  assignedAt: number | null;
+  taskAt: number | null;
+  notifiedAt: number | null;
+}
+
+/**
+ * Created: Lead.createdAt (set by the API before it starts the workflow). Assigned: the `assigned`
+ * event. Task: the first-contact Task row. Notified: the assignee's notice Message row marked sent.
+ */
+export async function leadTimings(sql: pg.Pool, leadIds: string[]): Promise<LeadTiming[]> {
+  const { rows } = await sql.query<{ id: string; created_at: Date; assigned_at: Date | null; task_at: Date | null; notified_at: Date | null }>(
+    `select l.id, l.created_at,
+       (select min(e.at) from lead_event e where e.lead_id = l.id and e.type = 'assigned') as assigned_at,
+       (select min(t.created_at) from task t where t.lead_id = l.id and t.kind = 'first_contact') as task_at,
+       (select min(m.updated_at) from message m where m.lead_id = l.id and m.template = 'notice_assignment' and m.status = 'sent') as notified_at
+     from lead l where l.id = any($1::uuid[])`,
+    [leadIds],
+  );
+  const ms = (d: Date | null) => (d ? d.getTime() : null);
+  return rows.map((r) => ({ id: r.id, createdAt: r.created_at.getTime(), assignedAt: ms(r.assigned_at), taskAt: ms(r.task_at), notifiedAt: ms(r.notified_at) }));
+}
+
+/** Waits until every lead's assignee has been told (the end of the pipeline). */
+export async function waitNotified(sql: pg.Pool, leadIds: string[], timeoutMs: number): Promise<void> {
+  await until(
+    `${leadIds.length} assignment notices`,
+    async () => {
+      const { rows } = await sql.query<{ n: string }>(
+        `select count(distinct lead_id) as n from message where lead_id = any($1::uuid[]) and template = 'notice_assignment' and status = 'sent'`,
+        [leadIds],
+      );
+      return Number(rows[0]!.n) >= leadIds.length;
+    },
+    timeoutMs,
+    1_000,
+  );
+}
+
+/** Completed bare workflows started since `since`, by workflow id, with their close time (server clock). */
+export async function bareCloseTimes(client: Client, workflowType: string, since: Date, expected: number, timeoutMs: number): Promise<Map<string, number>> {
+  const query = `WorkflowType = '${workflowType}' AND ExecutionStatus = 'Completed' AND StartTime >= '${since.toISOString()}'`;
+  await until(`${expected} completed ${workflowType} runs`, async () => (await client.workflow.count(query)).count >= expected, timeoutMs, 500);
+  const closed = new Map<string, number>();
+  for await (const info of client.workflow.list({ query })) {
+    if (info.closeTime) closed.set(info.workflowId, info.closeTime.getTime());
+  }
+  return closed;
+}
