@@ -150,6 +150,8 @@ describe('a lead created through the API', () => {
       'activity:escalateLead',
       'activity:notifyStaff',
       'signal:contacted',
+      // A no-op here: the API's own commit put the contact on record first.
+      'activity:recordFirstContact',
       'update:convert',
       'activity:closeLead',
       'completed',

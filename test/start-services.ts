@@ -5,7 +5,7 @@ import { databaseUrl, ensureDatabase } from '../db/databases.js';
 import { initORM, migrate } from '../db/orm.js';
 import { startEmbeddedPostgres } from '../scripts/services/postgres.js';
 import { startTemporalDevServer } from '../scripts/services/temporal.js';
-import { workflowInterceptorModules, workflowsPath } from '../worker.js';
+import { workflowInterceptorModules, workflowPreloadModules, workflowsPath } from '../worker.js';
 import { freePort, publishServices, scratchDir } from './services.js';
 import stopServices from './stop-services.js';
 
@@ -32,7 +32,7 @@ export default async function startServices(): Promise<void> {
     await migrate(orm);
     await orm.close();
 
-    const { code } = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: quietLogger });
+    const { code } = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, preloadModules: workflowPreloadModules, logger: quietLogger });
     const workflowBundlePath = join(scratch.path, 'workflow-bundle.js');
     writeFileSync(workflowBundlePath, code);
     publishServices({ postgresUrl: serverUrl, templateDatabase: TEMPLATE, temporalAddress: temporal.address, temporalUiUrl: `http://127.0.0.1:${temporalUiPort}`, workflowBundlePath });
