@@ -435,13 +435,24 @@ describe('SendGrid webhooks and unsubscribe', () => {
 
 describe('notices to staff', () => {
   let people = 0;
+  /** Whether the lead's workflow has completed a `notifyStaff` activity. */
+  async function workflowNoticeDone(leadId: string) {
+    const events = (await h.temporal.workflow.getHandle(leadWorkflowId(leadId)).fetchHistory()).events ?? [];
+    const notices = new Set(
+      events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'notifyStaff').map((e) => String(e.eventId)),
+    );
+    return events.some((e) => notices.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId)));
+  }
+
   async function repWithChannels(teamName: string) {
     const n = ++people;
     const team = await h.createTeam(teamName, [{}], still);
     const leadId = await h.startLead(team.id, { name: 'Noticed Lead', phone: `+1202555${String(300 + n).padStart(4, '0')}`, email: `noticed.${n}@example.com` });
-    // Assigned, with its first-contact task (the notice says when it is due); the workflow's own
-    // assignment notice went nowhere, since the rep had no channels yet.
+    // Assigned, with its first-contact task (the notice says when it is due), and the workflow's own
+    // assignment notice done before the rep gets channels, so it went nowhere. Under load the notice
+    // can run well after the task: wait for it in the history.
     await eventually(() => em().findOne(TaskSchema, { lead: leadId, kind: 'first_contact' }));
+    await eventually(() => workflowNoticeDone(leadId));
     const rows = em();
     const rep = await rows.findOneOrFail(UserSchema, team.staff[0]!.id);
     rep.phone = `+1202555${String(200 + n).padStart(4, '0')}`;

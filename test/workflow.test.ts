@@ -268,7 +268,8 @@ describe('cadence and closing', () => {
     const leadId = await h.startLead(team.id, { name: 'Chatty Lead', phone: '+12025550177', email: 'chatty@example.com' });
     await assigned(leadId);
     await contact(leadId, team.staff[0]!.email);
-    const sms = await eventually(() => h.orm.em.fork().findOne(MessageSchema, { lead: leadId, channel: 'sms', direction: 'outbound' }));
+    // The row is written `queued` before the send and marked `sent` after it: wait for the second write.
+    const sms = await eventually(() => h.orm.em.fork().findOne(MessageSchema, { lead: leadId, channel: 'sms', direction: 'outbound', status: { $ne: 'queued' } }));
     expect(sms).toMatchObject({ to: '+12025550177', status: 'sent', template: 'followup_sms' });
     expect(sms.body).toContain('Chatty');
 
