@@ -49,9 +49,12 @@ describe('fair assignment', () => {
 
   it('follows per-person weights within one lead', async () => {
     const team = await h.createTeam('Weighted', [{ capacity: 1000, weight: 3 }, { capacity: 1000, weight: 2 }, { capacity: 1000, weight: 1 }], still);
-    const ids = await Promise.all(Array.from({ length: 60 }, () => h.startLead(team.id)));
-    await Promise.all(ids.map(assigned));
-    const rows = await h.orm.em.fork().find(LeadSchema, { team: team.id });
+    await Promise.all(Array.from({ length: 60 }, () => h.startLead(team.id)));
+    // All 60 at once queue behind each other on the team lock: wait for the whole batch, not 20 s each.
+    const rows = await eventually(async () => {
+      const found = await h.orm.em.fork().find(LeadSchema, { team: team.id, assignee: { $ne: null } });
+      return found.length === 60 && found;
+    }, 50_000);
     const count = (userId: string) => rows.filter((row) => row.assignee?.id === userId).length;
     const [three, two, one] = team.staff.map((person) => count(person.id));
     expect(Math.abs(three! - 30)).toBeLessThanOrEqual(1);
