@@ -73,7 +73,9 @@ export function assignmentActivities(orm: MikroORM) {
 
         const lead = await loadLead(em, input.leadId);
         const team = await em.findOneOrFail(TeamSchema, lead.team.id, { lockMode: LockMode.PESSIMISTIC_WRITE });
-        await em.refresh(lead);
+        // Read again under the lead's row lock: a close that commits while this decides would otherwise be
+        // overwritten by the assignment's write of the same row (the lead comes out assigned, not converted).
+        await em.refresh(lead, { lockMode: LockMode.PESSIMISTIC_WRITE });
         const version = await em.findOneOrFail(PolicyVersionSchema, { policy: team.policy?.id ?? '', version: input.policyVersion });
         const rules = version.rules.assignment;
         const staff = await em.find(UserSchema, { team: team.id, role: 'staff' }, { orderBy: { name: 'asc' } });

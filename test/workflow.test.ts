@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
 import request from 'supertest';
 import { createActivities } from '../activities/index.js';
 import { LeadEventSchema, LeadSchema, MessageSchema, TaskSchema, UserSchema } from '../db/entities.js';
@@ -385,6 +386,29 @@ describe('cadence and closing', () => {
     await activities.closeLead({ leadId: row.id, key: key('close'), policyVersion: 1, status: 'converted', byUserId: team.managerId });
     await activities.createTask({ leadId: row.id, key: key('task:first_contact'), policyVersion: 1, kind: 'first_contact', title: 'First contact', dueAt: new Date().toISOString() });
     expect(await h.orm.em.fork().find(TaskSchema, { lead: row.id })).toEqual([expect.objectContaining({ kind: 'first_contact', status: 'cancelled' })]);
+  });
+
+  it('does not undo a close that commits while the first assignment is being decided', async () => {
+    // Found by the chaos run: a convert landed while the workflow's assignment ran, and the assignment's
+    // write of the lead row put it back to "assigned" under a "converted" timeline entry.
+    const team = await h.createTeam('RaceClose', [{}], still);
+    const em = h.orm.em.fork();
+    const row = em.create(LeadSchema, { name: 'Race Close', team: team.id, source: 'import' });
+    await em.flush();
+    // The close, as a transaction that holds the lead row until told to commit.
+    const close = new pg.Client({ connectionString: h.databaseUrl });
+    await close.connect();
+    await close.query('begin');
+    await close.query('select id from lead where id = $1 for update', [row.id]);
+    const assignment = createActivities({ orm: h.orm }).assignLead({ leadId: row.id, key: `${leadWorkflowId(row.id)}:assign:0`, policyVersion: 1, exclude: [], reason: 'new_lead' });
+    // Once the assignment waits on the lead row, the close commits.
+    await eventually(async () => (await close.query(`select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)).rowCount);
+    await close.query(`update lead set status = 'converted', converted_at = now() where id = $1`, [row.id]);
+    await close.query('commit');
+    await close.end();
+    expect((await assignment).assigneeId).toBeNull();
+    expect(await lead(row.id)).toMatchObject({ status: 'converted', assignee: null });
+    expect(await eventTypes(row.id)).toEqual(['assignment_skipped']);
   });
 
   it('lets a manager reassign by hand, and refuses someone outside the team', async () => {
