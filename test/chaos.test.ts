@@ -37,8 +37,8 @@ describe('chaos, quick', () => {
     expect(Object.values(report.statuses).reduce((a, b) => a + b, 0)).toBe(36);
     expect(report.checks.map((c) => c.name)).toEqual(['lead_state', 'workflow_state', 'no_duplicates', 'no_missing_steps', 'provider_calls', 'opt_outs', 'api']);
     // The fakes saw real SDK calls, and the STOPs suppressed some SMS.
-    expect(report.providers.twilioSends).toBeGreaterThan(0);
-    expect(report.providers.sendgridSends).toBeGreaterThan(0);
-    expect(report.providers.smsSuppressed).toBeGreaterThan(0);
+    expect(report.figures.twilioSends).toBeGreaterThan(0);
+    expect(report.figures.sendgridSends).toBeGreaterThan(0);
+    expect(report.figures.smsSuppressed).toBeGreaterThan(0);
   }, 240_000);
 });

@@ -17,7 +17,7 @@ export interface CheckResult {
   violations: string[];
 }
 
-export interface ProviderFigures {
+export interface RunFigures {
   twilioSends: number;
   /** Message-log lookups: a retry asking Twilio whether an interrupted attempt's SMS got there. */
   twilioLookups: number;
@@ -33,6 +33,8 @@ export interface ProviderFigures {
   otherFailures: string[];
   /** SMS to a number that texted STOP, claimed before the STOP was recorded and reaching Twilio just after. */
   smsInFlightAtStop: number;
+  /** First contacts the workflow put on record because the API's commit failed after its signal went through. */
+  contactsRecordedByWorkflow: number;
 }
 
 /** The innermost failure type of a failed workflow's result (an activity's ApplicationFailure). */
@@ -124,7 +126,7 @@ export async function runChecks(input: {
   teams: ChaosTeam[];
   rules: PolicyRules;
   views: Map<string, WorkflowView>;
-}): Promise<{ checks: CheckResult[]; figures: ProviderFigures; workflows: Record<string, number>; statuses: Record<string, number>; orphans: number }> {
+}): Promise<{ checks: CheckResult[]; figures: RunFigures; workflows: Record<string, number>; statuses: Record<string, number>; orphans: number }> {
   const { system, orm, records, teams, rules, views } = input;
   const sql = <T>(query: string) => orm.em.fork().getConnection().execute<T[]>(query);
   const leads = new Map((await sql<LeadRow>('select id, status, escalation_level, first_contact_at, assignee_id, team_id, phone from lead')).map((row) => [row.id, row]));
@@ -221,7 +223,9 @@ export async function runChecks(input: {
     if (lead.status === 'new') flag(state, leadId, 'still new: never assigned');
     const contacts = ofType('contacted');
     if (record.contacted && (!lead.first_contact_at || contacts.length === 0)) flag(state, leadId, 'the API took a contact but the lead does not show it');
-    if (!record.contacted && (lead.first_contact_at || contacts.length > 0)) flag(state, leadId, 'shows a contact nobody made');
+    // A contact whose API call failed after its signal went through is put on record by the workflow.
+    if (!record.contactTried && (lead.first_contact_at || contacts.length > 0)) flag(state, leadId, 'shows a contact nobody made');
+    if (contacts.some((e) => e.actor_id !== team.manager.id)) flag(state, leadId, 'a contact on record by someone other than the manager who logged it');
     if (lead.status === 'assigned' && record.plan.kind !== 'idle' && record.close?.result !== 'gave_up') {
       flag(state, leadId, `open and never contacted, but it was planned as ${record.plan.kind}`);
     }
@@ -420,7 +424,7 @@ export async function runChecks(input: {
 
   const statuses: Record<string, number> = {};
   for (const lead of leads.values()) statuses[lead.status] = (statuses[lead.status] ?? 0) + 1;
-  const figures: ProviderFigures = {
+  const figures: RunFigures = {
     twilioSends: twilioPosts.length,
     twilioLookups: system.twilio.requests.filter((r) => r.method === 'GET').length,
     smsSent: [...smsRows.values()].filter((m) => m.status === 'sent' || m.status === 'delivered').length,
@@ -431,6 +435,7 @@ export async function runChecks(input: {
     emailsGivenUp: [...emailRows.values()].filter((m) => m.status === 'failed' && interrupted(m)).length,
     emailsGivenUpButAccepted,
     smsInFlightAtStop,
+    contactsRecordedByWorkflow: events.filter((e) => e.type === 'contacted' && e.data.recordedBy === 'workflow').length,
     otherFailures: outbound.filter((m) => m.status === 'failed' && !interrupted(m)).map((m) => `${m.idempotency_key}: ${m.error}`),
   };
   return { checks: [state, workflow, duplicates, missing, provider, optOut], figures, workflows, statuses, orphans };

@@ -8,6 +8,9 @@ export interface LeadRecord {
   leadId: string | null;
   /** The create answered 409 duplicate_lead after an attempt that had failed: that attempt had committed. */
   createdOnRetry: boolean;
+  /** The API was asked to log a contact (whether or not it answered 200). */
+  contactTried: boolean;
+  /** It answered 200. */
   contacted: boolean;
   /** `ok`: the API closed it; `refused`: 409, it was already closed; `gave_up`: the API never answered. */
   close: { action: 'convert' | 'lose'; result: 'ok' | 'refused' | 'gave_up'; attempts: number } | null;
@@ -160,6 +163,7 @@ export function createDriver(system: ChaosSystem, teams: ChaosTeam[], patience =
 
     async contact(record: LeadRecord): Promise<void> {
       const team = teams[record.plan.team]!;
+      record.contactTried = true;
       const answer = await call(`contact ${record.plan.name}`, 'POST', `/api/leads/${record.leadId}/contact`, { channel: 'phone', outcome: 'Left a message' }, auth(team));
       // 409: it closed first (a lose or convert planned earlier than the contact).
       record.contacted = answer.status === 200;

@@ -1,4 +1,4 @@
-import { runChecks, type CheckResult, type ProviderFigures } from './checks.js';
+import { runChecks, type CheckResult, type RunFigures } from './checks.js';
 import { createDriver, type LeadRecord } from './driver.js';
 import { countByKind, startFaults, type Fault, type FaultKind, type FaultPlan } from './faults.js';
 import { createRng } from './rng.js';
@@ -52,7 +52,7 @@ export interface ChaosReport {
   /** Workflows whose lead the API rolled back after starting them (a fault hit in between); each failed at once. */
   orphanWorkflows: number;
   closes: { ok: number; refused: number };
-  providers: ProviderFigures;
+  figures: RunFigures;
   api: { calls: number; retried: Record<string, number>; errors: string[] };
   unexpectedWorkerExits: { pid: number; code: number | null; signal: string | null; tail: string }[];
   checks: CheckResult[];
@@ -75,7 +75,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const phones = phoneSource(rng.fork('phones'));
     const teams = await createTeams(system.orm, options.teams, options.repsPerTeam, rules, phones);
     const plans = planLeads(rng.fork('leads'), options.leads, options.teams, options.stepSeconds, phones);
-    const records: LeadRecord[] = plans.map((plan) => ({ plan, leadId: null, createdOnRetry: false, contacted: false, close: null, stop: null }));
+    const records: LeadRecord[] = plans.map((plan) => ({ plan, leadId: null, createdOnRetry: false, contactTried: false, contacted: false, close: null, stop: null }));
     const driver = createDriver(system, teams, options.apiPatience);
     await driver.signIn();
     const optedOut = records.filter((r) => r.plan.kind === 'opted_out');
@@ -148,7 +148,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       workflows: result.workflows,
       orphanWorkflows: result.orphans,
       closes: { ok: records.filter((r) => r.close?.result === 'ok').length, refused: records.filter((r) => r.close?.result === 'refused').length },
-      providers: result.figures,
+      figures: result.figures,
       api: { calls: driver.stats.calls, retried: driver.stats.retried, errors: [...driver.stats.errors] },
       unexpectedWorkerExits: system.unexpectedWorkerExits,
       checks,
@@ -176,7 +176,8 @@ export function formatReport(report: ChaosReport, examples = 10): string {
   lines.push(`  workflows: ${Object.entries(report.workflows).map(([k, n]) => `${k} ${n}`).join(', ')}`);
   if (report.orphanWorkflows) lines.push(`    of which ${report.orphanWorkflows} started for a lead the API then rolled back (a fault between start and commit; each failed at once with LeadNotFound)`);
   lines.push(`  closes through the API: ${report.closes.ok} done, ${report.closes.refused} refused as already closed`);
-  const p = report.providers;
+  lines.push(`  first contacts the workflow put on record (the API's commit failed after its signal): ${report.figures.contactsRecordedByWorkflow}`);
+  const p = report.figures;
   lines.push(`  Twilio: ${p.twilioSends} sends for ${p.smsSent} SMS sent (${p.twilioLookups} lookups after interrupted sends), ${p.smsSuppressed} suppressed, ${p.smsSkipped} skipped (no address), ${p.smsInFlightAtStop} in flight at a STOP`);
   lines.push(`  SendGrid: ${p.sendgridSends} sends for ${p.emailsSent} emails sent; ${p.emailsGivenUp} given up after an interrupted attempt (${p.emailsGivenUpButAccepted} of them had reached SendGrid)`);
   lines.push(`  messages failed for another reason: ${p.otherFailures.length}`);

