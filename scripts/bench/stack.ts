@@ -72,7 +72,10 @@ async function spawnService(name: string, script: string, env: NodeJS.ProcessEnv
   child.stderr!.pipe(log);
   let seen = '';
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 120 s (see ${logFile})`)), 120_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not start within 120 s (see ${logFile})`));
+    }, 120_000);
     const onData = (chunk: Buffer) => {
       seen = (seen + chunk.toString()).slice(-10_000);
       if (seen.includes(ready)) {

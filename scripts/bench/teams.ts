@@ -80,6 +80,9 @@ export async function postLead(apiUrl: string, token: string, teamId: string, n:
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: token },
     body: JSON.stringify({ name: `Bench Lead ${n}`, email: `lead-${n}@bench.test`, source: 'bench', teamId }),
+  }).catch((error: unknown) => {
+    // undici says "fetch failed"; what failed is in the cause.
+    throw new Error(`POST /api/leads: ${String(error)}: ${String((error as Error).cause)}`);
   });
   if (res.status !== 201) throw new Error(`POST /api/leads: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { lead: { id: string } }).lead.id;
