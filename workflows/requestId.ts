@@ -48,6 +48,9 @@ export const interceptors = (): WorkflowInterceptors => ({
       scheduleActivity(input, next) {
         return next({ ...input, headers: withRequestId(input.headers, scope.leadlineRequestId) });
       },
+      scheduleLocalActivity(input, next) {
+        return next({ ...input, headers: withRequestId(input.headers, scope.leadlineRequestId) });
+      },
     },
   ],
 });
