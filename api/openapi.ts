@@ -41,7 +41,7 @@ export const operations: Operation[] = [
   op('get', '/auth/demo-accounts', 'Sessions', 'The demo accounts and their password, for the sign-in page; not in production', { security: 'none', success: 200 }),
   op('get', '/me', 'Sessions', 'The signed-in user and their CASL rules'),
 
-  op('get', '/leads', 'Leads', 'Leads the caller may read, filtered and paged', { query: leadSchemas.listQuery }),
+  op('get', '/leads', 'Leads', 'Leads the caller may read, filtered and paged; `total` is exact up to 10,000, past that `totalCapped` is true', { query: leadSchemas.listQuery }),
   op('post', '/leads', 'Leads', 'Create a lead and start its workflow', { body: leadSchemas.createBody }),
   op('get', '/leads/:id', 'Leads', 'A lead with its workflow state, timeline, tasks and Temporal UI link'),
   op('patch', '/leads/:id', 'Leads', 'Edit contact fields, priority, value, notes, timezone', { body: leadSchemas.patchBody }),

@@ -130,6 +130,7 @@ export const LeadSchema = defineEntity({
     { properties: ['status', 'createdAt'] },
     { properties: ['createdAt'] },
     { properties: ['assignee', 'createdAt'] },
+    { properties: ['team', 'createdAt'] },
     // Search (`q` on the lead list): trigram indexes serve `ilike '%…%'`.
     { name: 'lead_name_trgm_index', expression: `create index "lead_name_trgm_index" on "lead" using gin ("name" gin_trgm_ops)` },
     { name: 'lead_email_trgm_index', expression: `create index "lead_email_trgm_index" on "lead" using gin ("email" gin_trgm_ops)` },

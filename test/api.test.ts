@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import request from 'supertest';
 import { createApp } from '../api/app.js';
+import { LEAD_COUNT_CAP } from '../api/routes/leads.js';
 import { demoUsers } from '../db/seeders/DemoSeeder.js';
 import { databaseUrl, ensureDatabase } from '../db/databases.js';
 import { initORM } from '../db/orm.js';
@@ -258,5 +259,27 @@ describe('editing a lead', () => {
     await request(h.app).patch(`/api/leads/${id}`).set('Authorization', southManager).send({ notes: 'x' }).expect(404);
     const ops = await h.login('ops@leadline.test');
     await request(h.app).patch(`/api/leads/${id}`).set('Authorization', ops).send({ notes: 'x' }).expect(403);
+  });
+});
+
+describe('long lead lists', () => {
+  it('when more leads match than are counted, then total stops at the cap, says so, and the pages still come', async () => {
+    const team = await h.createTeam('Crowded', [{}], {});
+    // Closed leads of years ago, written straight to the table: no workflow, and no other test's first page moves.
+    await h.orm.em.fork().getConnection().execute(
+      `insert into lead (id, name, source, team_id, status, priority, escalation_level, sms_opt_out, email_opt_out, lost_at, created_at, updated_at)
+       select gen_random_uuid(), 'Crowd ' || i, 'import', ?, 'lost', 'normal', 0, false, false, now(), timestamptz '2020-01-01' + i * interval '1 minute', now()
+       from generate_series(1, ?) as i`,
+      [team.id, LEAD_COUNT_CAP + 5],
+    );
+    const admin = await h.login('admin@leadline.test');
+    const first = await request(h.app).get(`/api/leads?teamId=${team.id}&pageSize=100`).set('Authorization', admin).expect(200);
+    expect(first.body).toMatchObject({ total: LEAD_COUNT_CAP, totalCapped: true, page: 1, pageSize: 100 });
+    expect(first.body.items[0].name).toBe(`Crowd ${LEAD_COUNT_CAP + 5}`);
+    const last = await request(h.app).get(`/api/leads?teamId=${team.id}&pageSize=100&page=101`).set('Authorization', admin).expect(200);
+    expect(last.body.items.map((lead: { name: string }) => lead.name)).toEqual(['Crowd 5', 'Crowd 4', 'Crowd 3', 'Crowd 2', 'Crowd 1']);
+    // A narrower filter under the cap is counted exactly.
+    const some = await request(h.app).get(`/api/leads?teamId=${team.id}&q=${encodeURIComponent('Crowd 999')}`).set('Authorization', admin).expect(200);
+    expect(some.body).toMatchObject({ total: 11, totalCapped: false });
   });
 });

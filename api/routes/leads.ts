@@ -1,4 +1,5 @@
-import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
+import { raw, UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
+import type { SqlEntityManager } from '@mikro-orm/postgresql';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
@@ -63,6 +64,20 @@ async function readableLead(em: EntityManager, auth: Auth, req: Request): Promis
 }
 
 
+/** Lists count exactly up to here; beyond it they say "more than", since counting a million rows takes longer than the page. */
+export const LEAD_COUNT_CAP = 10_000;
+
+/**
+ * `total` for a lead list, counted on its own (without the page's joins Postgres counts from an index
+ * alone) and stopped after the cap: `totalCapped` says the list has more than `total` leads.
+ */
+async function countLeads(em: SqlEntityManager, filters: Record<string, unknown>[]): Promise<{ total: number; totalCapped: boolean }> {
+  const capped = em.createQueryBuilder(LeadSchema, 'l').select(raw('1')).where({ $and: filters }).limit(LEAD_COUNT_CAP + 1).toQuery();
+  const [row] = await em.execute<{ n: string }[]>(`select count(*) as n from (${capped.sql}) as capped`, capped.params);
+  const counted = Number(row?.n ?? 0);
+  return { total: Math.min(counted, LEAD_COUNT_CAP), totalCapped: counted > LEAD_COUNT_CAP };
+}
+
 export function leadRoutes({ orm, temporal, config, metrics }: RouteDeps): Router {
   const router = Router();
   const workflow = (leadId: string) => temporal.workflow.getHandle<typeof leadWorkflow>(leadWorkflowId(leadId));
@@ -120,9 +135,7 @@ export function leadRoutes({ orm, temporal, config, metrics }: RouteDeps): Route
       limit: query.pageSize,
       offset: (query.page - 1) * query.pageSize,
     });
-    // Counted on its own: without the page's joins to team and assignee, Postgres counts from an index alone.
-    const total = await orm.em.count(LeadSchema, { $and: filters });
-    res.json({ items: items.map(leadView), total, page: query.page, pageSize: query.pageSize });
+    res.json({ items: items.map(leadView), ...(await countLeads(orm.em as SqlEntityManager, filters)), page: query.page, pageSize: query.pageSize });
   });
 
   router.get('/leads/:id', async (req, res) => {

@@ -71,7 +71,9 @@ export interface Lead {
 
 export interface LeadPage {
   items: Lead[];
+  /** Exact up to the API's cap; `totalCapped` says there are more than that. */
   total: number;
+  totalCapped: boolean;
   page: number;
   pageSize: number;
 }
