@@ -143,6 +143,7 @@ export function assignmentActivities(orm: MikroORM) {
         chosen.lastAssignedAt = now;
         team.rotationPass = Math.max(team.rotationPass, pick.rotation.teamPass);
         lead.assignee = chosen;
+        lead.firstAssignedAt ??= now;
         lead.queuedAt = null;
         if (lead.status === 'new') lead.status = 'assigned';
         const openTasks = await em.find(TaskSchema, { lead: lead.id, status: 'open', kind: { $ne: 'escalation' } });

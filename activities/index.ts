@@ -159,6 +159,7 @@ export function createActivities({ orm, providers = providerSettings(readConfig(
           // cancelled the lead's open tasks: a task made after that is cancelled from the start.
           status: isClosed(lead.status) ? 'cancelled' : 'open',
         });
+        if (input.kind === 'first_contact') lead.firstContactDueAt ??= task.dueAt;
         recordLeadEvent(em, lead, {
           type: 'task_created',
           data: { taskId: task.id, kind: input.kind, title: input.title, dueAt: input.dueAt },

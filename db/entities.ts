@@ -60,6 +60,7 @@ export const UserSchema = defineEntity({
     createdAt: createdAt(),
   },
   indexes: [{ properties: ['team', 'role'] }],
+  checks: [{ name: 'app_user_weight_check', expression: '((weight >= 1) AND (weight <= 100))' }],
 });
 export type User = InferEntity<typeof UserSchema>;
 
@@ -110,6 +111,9 @@ export const LeadSchema = defineEntity({
     notes: p.text().nullable(),
     timezone: p.string().length(64).nullable(),
     firstContactAt: p.datetime().nullable(),
+    /** When someone first had the lead, and when its first contact was due: the dashboard's per-lead figures, kept on the row. */
+    firstAssignedAt: p.datetime().nullable(),
+    firstContactDueAt: p.datetime().nullable(),
     convertedAt: p.datetime().nullable(),
     lostAt: p.datetime().nullable(),
     lostReason: p.string().length(500).nullable(),
@@ -172,8 +176,6 @@ export const TaskSchema = defineEntity({
     { properties: ['assignee', 'status', 'dueAt'] },
     { properties: ['team', 'status', 'dueAt'] },
     { properties: ['lead', 'status'] },
-    // The stats' first-contact due time per lead, from the index alone.
-    { name: 'task_first_contact_index', expression: `create index "task_first_contact_index" on "task" ("lead_id", "due_at") where "kind" = 'first_contact'` },
   ],
 });
 export type Task = InferEntity<typeof TaskSchema>;
@@ -222,8 +224,6 @@ export const LeadEventSchema = defineEntity({
   indexes: [
     { properties: ['lead', 'at'] },
     { properties: ['type', 'at'] },
-    // The stats' first assignment per lead, from the index alone.
-    { name: 'lead_event_assigned_index', expression: `create index "lead_event_assigned_index" on "lead_event" ("lead_id", "at") where "type" = 'assigned'` },
   ],
 });
 export type LeadEvent = InferEntity<typeof LeadEventSchema>;

@@ -38,3 +38,9 @@ describe('a transaction whose connection the database drops', () => {
     expect(await orm.em.fork().execute('select 1 as ok')).toEqual([{ ok: 1 }]);
   });
 });
+
+describe('the migrations', () => {
+  it('build exactly the schema the entities describe', async () => {
+    expect((await orm.schema.getUpdateSchemaSQL({ wrap: false })).trim()).toBe('');
+  });
+});

@@ -51,16 +51,15 @@ const ratio = (part: number, whole: number) => (whole === 0 ? null : Math.round(
 const seconds = (value: number | null) => (value === null ? null : Math.round(value * 10) / 10);
 
 /**
- * Per lead in range: when it was first assigned (routing delay), first contacted (rep response),
- * and whether that was within its first-contact task's due time (SLA met). Grouped by team and rep
- * with `grouping sets`, so the team totals and the total over every team (percentiles cannot be
- * added up afterwards) are the same query.
+ * Per lead in range, all from the lead row: when it was first assigned (routing delay), first
+ * contacted (rep response), and whether that was within its first-contact task's due time (SLA met).
+ * Grouped by team and rep with `grouping sets`, so the team totals and the total over every team
+ * (percentiles cannot be added up afterwards) are the same query.
  */
 const perRepSql = (leadFilter: string) => `
   with scoped as (
     select l.id, l.team_id, l.assignee_id, l.status, l.created_at, l.first_contact_at,
-      (select min(e.at) from lead_event e where e.lead_id = l.id and e.type = 'assigned') as assigned_at,
-      (select min(t.due_at) from task t where t.lead_id = l.id and t.kind = 'first_contact') as due_at
+      l.first_assigned_at as assigned_at, l.first_contact_due_at as due_at
     from lead l
     where l.created_at >= ? and l.created_at < ? and l.id in (${leadFilter})
   )

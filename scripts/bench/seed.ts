@@ -43,13 +43,15 @@ with g as materialized (
   from f
 ), leads as (
   insert into lead (id, name, email, phone, source, team_id, assignee_id, status, priority, escalation_level, value,
-    first_contact_at, converted_at, lost_at, lost_reason, sms_opt_out, email_opt_out, created_at, updated_at)
+    first_contact_at, first_assigned_at, first_contact_due_at, converted_at, lost_at, lost_reason, sms_opt_out, email_opt_out, created_at, updated_at)
   select id, 'Lead ' || i, 'lead' || i || '@seed.test', '+1555' || lpad(i::text, 7, '0'),
     (array['web', 'referral', 'ads', 'event'])[1 + i % 4], team_id,
     case when status = 'new' then null else user_id end, status,
     (array['low', 'normal', 'normal', 'normal', 'high', 'urgent'])[1 + floor(w * 6)::int], level,
     case when status = 'converted' then round((500 + w * 20000)::numeric, 2) end,
     contacted_at,
+    case when status <> 'new' then assigned_at end,
+    case when status <> 'new' then assigned_at + interval '15 minutes' end,
     case when status = 'converted' then closed_at end,
     case when status = 'lost' then closed_at end,
     case when status = 'lost' then 'Went with a competitor' end,
