@@ -128,17 +128,20 @@ export function statsRoutes({ orm }: RouteDeps): Router {
     const inRange = em.createQueryBuilder(LeadSchema, 'x').select('x.id').where({ $and: [where, created] }).toQuery();
     const rangeParams = [query.from, query.to, ...inRange.params];
 
-    const rows: RepRow[] = await em.execute(perRepSql(inRange.sql), rangeParams);
-    const funnelRows: { status: string; count: string }[] = await em.execute(
-      `select status, count(*) as count from lead where created_at >= ? and created_at < ? and id in (${inRange.sql}) group by status`,
-      rangeParams,
-    );
-    const escalationRows: { day: string; count: string }[] = await em.execute(
-      `select to_char(date_trunc('day', e.at at time zone ?), 'YYYY-MM-DD') as day, count(*) as count
-       from lead_event e where e.type = 'escalated' and e.at >= ? and e.at < ? and e.lead_id in (${scope.sql})
-       group by 1 order by 1`,
-      [query.tz, ...params],
-    );
+    // Three independent reads, on three connections at once: the answer waits for the slowest.
+    const [rows, funnelRows, escalationRows] = await Promise.all([
+      em.execute<RepRow[]>(perRepSql(inRange.sql), rangeParams),
+      em.execute<{ status: string; count: string }[]>(
+        `select status, count(*) as count from lead where created_at >= ? and created_at < ? and id in (${inRange.sql}) group by status`,
+        rangeParams,
+      ),
+      em.execute<{ day: string; count: string }[]>(
+        `select to_char(date_trunc('day', e.at at time zone ?), 'YYYY-MM-DD') as day, count(*) as count
+         from lead_event e where e.type = 'escalated' and e.at >= ? and e.at < ? and e.lead_id in (${scope.sql})
+         group by 1 order by 1`,
+        [query.tz, ...params],
+      ),
+    ]);
 
     // The empty grouping set answers a row even for a range without leads.
     const grand = rows.find((row) => row.grand_total)!;
