@@ -113,6 +113,7 @@ export function assignmentActivities(orm: MikroORM) {
           decidedAt: now.toISOString(),
           nextEligibleAt: pick.nextEligibleAt?.toISOString() ?? null,
           wake: [],
+          previousAssigneeId: lead.assignee?.id ?? null,
         };
         const base = { policyVersion: input.policyVersion, idempotencyKey: input.key, actor };
 

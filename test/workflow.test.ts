@@ -411,6 +411,23 @@ describe('cadence and closing', () => {
     expect(await eventTypes(row.id)).toEqual(['assignment_skipped']);
   });
 
+  it('still tells the assignee when its first workflow task runs again after the assignment committed', async () => {
+    // Found by the chaos run: a restart lost a workflow task whose local steps had already assigned the lead.
+    // Run again, the task loaded a lead that was already assigned and took the assignment for no change.
+    const team = await h.createTeam('Rerun', [{ notifyBy: ['email'] }], still);
+    const em = h.orm.em.fork();
+    const row = em.create(LeadSchema, { name: 'Rerun Lead', team: team.id, source: 'import' });
+    await em.flush();
+    // What the lost task had committed: the assignment, under the key the workflow uses for it.
+    const first = await createActivities({ orm: h.orm }).assignLead({ leadId: row.id, key: `${leadWorkflowId(row.id)}:assign:0`, policyVersion: 1, exclude: [], reason: 'new_lead' });
+    expect(first.assigneeId).toBe(team.staff[0]!.id);
+    await h.temporal.workflow.start('leadWorkflow', { workflowId: leadWorkflowId(row.id), taskQueue: h.config.TEMPORAL_TASK_QUEUE, args: [{ leadId: row.id }] });
+    const notice = await eventually(() => h.orm.em.fork().findOne(LeadEventSchema, { lead: row.id, type: 'staff_notified' }));
+    expect(notice.data).toMatchObject({ userId: first.assigneeId, notice: 'assignment' });
+    // One assignment and one task: the step ran again from its receipt.
+    expect((await eventTypes(row.id)).slice(0, 3)).toEqual(['assigned', 'task_created', 'staff_notified']);
+  });
+
   it('lets a manager reassign by hand, and refuses someone outside the team', async () => {
     const team = await h.createTeam('Manual', [{}, {}], still);
     const leadId = await h.startLead(team.id);

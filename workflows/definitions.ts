@@ -62,6 +62,11 @@ export interface AssignmentDecision {
   nextEligibleAt: string | null;
   /** Queued leads of the team this decision left room for; the workflow wakes them. */
   wake: string[];
+  /**
+   * Who had the lead when the step decided, kept with the decision so a retried step answers the same.
+   * Decisions recorded before it existed lack it.
+   */
+  previousAssigneeId?: string | null;
 }
 
 export interface CloseResult {

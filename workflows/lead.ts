@@ -279,8 +279,11 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
       await steps().createTask({ leadId, key: `${workflowId}:task:first_contact`, policyVersion: state.policyVersion, kind: 'first_contact', title: 'First contact', dueAt: new Date(due).toISOString() });
       publish();
     }
-    // After the task, so the notice can say when first contact is due.
-    if (decision.assigneeId && decision.assigneeId !== previous && !closing) {
+    // After the task, so the notice can say when first contact is due. Who had the lead before is the
+    // step's own answer: a workflow task retried after its local steps ran reloads a lead that is already
+    // assigned, and must still tell the person the (idempotent) assignment chose.
+    const before = decision.previousAssigneeId === undefined ? previous : decision.previousAssigneeId;
+    if (decision.assigneeId && decision.assigneeId !== before && !closing) {
       await notify('assignment', `${workflowId}:notice:assign:${attempt}`, decision.assigneeId);
     }
     return decision;
