@@ -3,14 +3,12 @@
  * per second, against how many leads the whole pipeline fully assigns per second (HTTP POST, the
  * lead workflow, assignment, first-contact task, the assignee's notice), same server, same settings.
  */
-import { PIPELINE_REPS, PIPELINE_TEAMS, type BenchSize } from './config.js';
-import { bareCloseTimes, leadTimings, waitNotified } from './pipeline.js';
+import type { BenchSize } from './config.js';
+import { BARE_QUEUE, bareCloseTimes, leadTimings, startPipelineRig, waitNotified } from './pipeline.js';
 import { cpuMeter, inPool, latencies, round, say, verdict, type LatencySummary } from './report.js';
 import { startStack, type Stack } from './stack.js';
-import { createBenchTeams, login, postLead, wallClockRules, type BenchTeam } from './teams.js';
+import { postLead, type BenchTeam } from './teams.js';
 
-const BARE_QUEUE = 'bench-bare';
-const LEAD_QUEUE = 'bench-leads';
 
 export interface BatchResult {
   count: number;
@@ -79,23 +77,18 @@ export async function engineBench(size: BenchSize): Promise<EngineResult> {
   const stack = await startStack('engine');
   let failed = true;
   try {
-    const bareWorker = await stack.startBareWorker(BARE_QUEUE);
-    const leadWorker = await stack.startLeadWorker(LEAD_QUEUE);
-    const api = await stack.startApi(LEAD_QUEUE);
-    const teams = await createBenchTeams(stack.orm, { prefix: 'Engine', teams: PIPELINE_TEAMS, reps: PIPELINE_REPS, rules: wallClockRules('1h', []) });
-    const tokens = await Promise.all(teams.map((team) => login(api.url, team.manager.email)));
-    const pids = { temporal: stack.temporalPid, postgres: stack.postgresPid, bareWorker: bareWorker.pid, leadWorker: leadWorker.pid, api: api.pid };
+    const { apiUrl, teams, tokens, pids } = await startPipelineRig(stack, 'Engine');
 
     say(`engine: warming up (${warmup} bare workflows, ${warmup} leads)`);
     await bareBatch(stack, 'warm', warmup, concurrency, pids);
-    await leadBatch(stack, api.url, teams, tokens, 'warm', warmup, concurrency, pids);
+    await leadBatch(stack, apiUrl, teams, tokens, 'warm', warmup, concurrency, pids);
 
     // Bare before and after the pipeline, so drift on a shared machine shows.
     say(`engine: ${workflows} bare workflows, ${concurrency} starts in flight`);
     const bare1 = await bareBatch(stack, 'a', workflows, concurrency, pids);
     say(`engine: bare ${bare1.perSecond}/s (CPU ms per workflow: ${cpuPer(bare1)})`);
     say(`engine: ${leads} leads through POST /api/leads, ${concurrency} requests in flight`);
-    const pipeline = await leadBatch(stack, api.url, teams, tokens, 'run', leads, concurrency, pids);
+    const pipeline = await leadBatch(stack, apiUrl, teams, tokens, 'run', leads, concurrency, pids);
     say(`engine: pipeline ${pipeline.perSecond} leads/s fully assigned (all accepted in ${pipeline.acceptSeconds} s; CPU ms per lead: ${cpuPer(pipeline)})`);
     const bare2 = await bareBatch(stack, 'b', workflows, concurrency, pids);
     say(`engine: bare again ${bare2.perSecond}/s (CPU ms per workflow: ${cpuPer(bare2)})`);

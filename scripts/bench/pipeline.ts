@@ -1,6 +1,32 @@
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
+import { PIPELINE_REPS, PIPELINE_TEAMS } from './config.js';
 import { until } from './report.js';
+import type { Stack } from './stack.js';
+import { createBenchTeams, login, wallClockRules, type BenchTeam } from './teams.js';
+
+export const BARE_QUEUE = 'bench-bare';
+export const LEAD_QUEUE = 'bench-leads';
+
+/** What the engine and speed benches run leads and bare workflows on, and the processes whose CPU they count. */
+export interface PipelineRig {
+  apiUrl: string;
+  teams: BenchTeam[];
+  /** A signed-in manager per team, in the order of `teams`. */
+  tokens: string[];
+  pids: Record<string, number | null>;
+}
+
+/** A bare worker, the lead worker and the API on the stack, and teams under an hour's SLA with no steps. */
+export async function startPipelineRig(stack: Stack, prefix: string): Promise<PipelineRig> {
+  const bareWorker = await stack.startBareWorker(BARE_QUEUE);
+  const leadWorker = await stack.startLeadWorker(LEAD_QUEUE);
+  const api = await stack.startApi(LEAD_QUEUE);
+  const teams = await createBenchTeams(stack.orm, { prefix, teams: PIPELINE_TEAMS, reps: PIPELINE_REPS, rules: wallClockRules('1h', []) });
+  const tokens = await Promise.all(teams.map((team) => login(api.url, team.manager.email)));
+  const pids = { temporal: stack.temporalPid, postgres: stack.postgresPid, bareWorker: bareWorker.pid, leadWorker: leadWorker.pid, api: api.pid };
+  return { apiUrl: api.url, teams, tokens, pids };
+}
 
 /** One lead's way from created to its assignee told, from the rows the pipeline writes. */
 export interface LeadTiming {

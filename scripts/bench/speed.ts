@@ -4,14 +4,12 @@
  * Lead.createdAt to its first-contact task and its assignee's notice marked sent. Beside it, bare
  * workflows started on the same schedule, timed from the start call to completion.
  */
-import { PIPELINE_REPS, PIPELINE_TEAMS, type BenchSize } from './config.js';
-import { bareCloseTimes, leadTimings, waitNotified } from './pipeline.js';
+import type { BenchSize } from './config.js';
+import { BARE_QUEUE, bareCloseTimes, leadTimings, startPipelineRig, waitNotified } from './pipeline.js';
 import { cpuMeter, fmtMs, Latencies, latencies, round, say, sleep, verdict, type LatencySummary } from './report.js';
 import { startStack, type Stack } from './stack.js';
-import { createBenchTeams, login, postLead, wallClockRules, type BenchTeam } from './teams.js';
+import { postLead, type BenchTeam } from './teams.js';
 
-const BARE_QUEUE = 'bench-bare';
-const LEAD_QUEUE = 'bench-leads';
 const TARGET_RATE = 50;
 const TARGET_P95_MS = 500;
 
@@ -97,16 +95,11 @@ export async function speedBench(size: BenchSize): Promise<SpeedResult> {
   const stack = await startStack('speed');
   let failed = true;
   try {
-    const bareWorker = await stack.startBareWorker(BARE_QUEUE);
-    const leadWorker = await stack.startLeadWorker(LEAD_QUEUE);
-    const api = await stack.startApi(LEAD_QUEUE);
-    const teams = await createBenchTeams(stack.orm, { prefix: 'Speed', teams: PIPELINE_TEAMS, reps: PIPELINE_REPS, rules: wallClockRules('1h', []) });
-    const tokens = await Promise.all(teams.map((team) => login(api.url, team.manager.email)));
-    const pids = { temporal: stack.temporalPid, postgres: stack.postgresPid, bareWorker: bareWorker.pid, leadWorker: leadWorker.pid, api: api.pid };
+    const { apiUrl, teams, tokens, pids } = await startPipelineRig(stack, 'Speed');
 
     say(`speed: warming up at 10/s for ${warmupSeconds} s`);
     await bareRun(stack, 'warm', 10, warmupSeconds);
-    await leadRun(stack, api.url, teams, tokens, 'warm', 10, warmupSeconds);
+    await leadRun(stack, apiUrl, teams, tokens, 'warm', 10, warmupSeconds);
 
     const runs: SpeedRun[] = [];
     for (const rate of rates) {
@@ -116,7 +109,7 @@ export async function speedBench(size: BenchSize): Promise<SpeedResult> {
       say(`speed: bare at ${rate}/s: start to completed ${line(bare)}`);
       await sleep(3_000);
       const cpu = cpuMeter(pids);
-      const { offered, lead } = await leadRun(stack, api.url, teams, tokens, `lead${rate}`, rate, seconds);
+      const { offered, lead } = await leadRun(stack, apiUrl, teams, tokens, `lead${rate}`, rate, seconds);
       runs.push({ rate, offered, bare, lead, cpu: cpu.stop() });
       say(`speed: leads at ${rate}/s (offered ${offered.perSecond}/s, sender lag max ${offered.maxLagMs} ms): created to task and notified ${line(lead.createdToNotified)}`);
       say(`speed:   created to assigned ${line(lead.createdToAssigned)}; to task ${line(lead.createdToTask)}; POST ${line(lead.httpPost)}`);
