@@ -129,13 +129,17 @@ export function leadRoutes({ orm, temporal, config, metrics }: RouteDeps): Route
     }
     if (query.createdFrom) filters.push({ createdAt: { $gte: new Date(query.createdFrom) } });
     if (query.createdTo) filters.push({ createdAt: { $lt: new Date(query.createdTo) } });
-    const items = await orm.em.find(LeadSchema, { $and: filters }, {
-      populate: ['team', 'assignee'],
-      orderBy: { createdAt: 'desc', id: 'desc' },
-      limit: query.pageSize,
-      offset: (query.page - 1) * query.pageSize,
-    });
-    res.json({ items: items.map(leadView), ...(await countLeads(orm.em as SqlEntityManager, filters)), page: query.page, pageSize: query.pageSize });
+    // The page and its count are independent reads, made side by side.
+    const [items, count] = await Promise.all([
+      orm.em.find(LeadSchema, { $and: filters }, {
+        populate: ['team', 'assignee'],
+        orderBy: { createdAt: 'desc', id: 'desc' },
+        limit: query.pageSize,
+        offset: (query.page - 1) * query.pageSize,
+      }),
+      countLeads(orm.em as SqlEntityManager, filters),
+    ]);
+    res.json({ items: items.map(leadView), ...count, page: query.page, pageSize: query.pageSize });
   });
 
   router.get('/leads/:id', async (req, res) => {
