@@ -55,7 +55,7 @@ export function createSessions(secret: string) {
       } catch {
         return undefined;
       }
-      // Outside the catch: a database that cannot be reached is an outage (500), not a signed-out caller (401).
+      // Outside the catch: a database that cannot be reached is an outage (503), not a signed-out caller (401).
       const user = subject ? await em.findOne(UserSchema, { id: subject, active: true }) : null;
       return user ? authFor(user) : undefined;
     },
