@@ -14,6 +14,8 @@ const configSchema = z.object({
   JWT_SECRET: z.string().min(32).optional(),
   /** A prebuilt workflow bundle for the worker; without it the worker bundles the workflows at start. */
   WORKFLOW_BUNDLE: z.string().optional(),
+  /** Which build the worker tells Temporal it runs (see build.ts); by default `<version>+<git short commit>`. Temporal allows 255 characters. */
+  LEADLINE_BUILD_ID: z.string().max(255).optional(),
   /** Origins (comma-separated) allowed to call the API from a browser; unset means no CORS headers at all. */
   CORS_ORIGINS: z
     .string()

@@ -3,6 +3,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { MikroORM } from '@mikro-orm/core';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
+import { leadlineBuildId } from './build.js';
 import { readConfig } from './config.js';
 import { initORM } from './db/orm.js';
 import { logger } from './logger.js';
@@ -18,6 +19,8 @@ export interface WorkerDeps {
   workflowBundlePath?: string;
   /** Twilio and SendGrid; by default as configured in the environment. */
   providers?: ProviderSettings;
+  /** What the worker tells Temporal it runs; by default `leadlineBuildId()`. */
+  buildId?: string;
 }
 
 /** The TypeScript source in a checkout, the compiled JavaScript in a production build. */
@@ -35,11 +38,14 @@ export const workflowInterceptorModules = [sourceOrBuilt('./workflows/requestId.
  */
 export const workflowPreloadModules = ['./domain/lead.ts', './domain/duration.ts', './domain/businessHours.ts', './domain/planner.ts'].map(sourceOrBuilt);
 
-export function createLeadWorker({ orm, connection, namespace, taskQueue, workflowBundlePath, providers }: WorkerDeps): Promise<Worker> {
+export function createLeadWorker({ orm, connection, namespace, taskQueue, workflowBundlePath, providers, buildId = leadlineBuildId() }: WorkerDeps): Promise<Worker> {
   return Worker.create({
     connection,
     namespace,
     taskQueue,
+    // Every poll carries the build id, so DescribeTaskQueue (and GET /api/system) says which build each
+    // poller runs. Versioning stays off: tasks are still routed to any worker on the queue.
+    workerDeploymentOptions: { version: { deploymentName: 'leadline', buildId }, useWorkerVersioning: false },
     activities: createActivities({ orm, providers }),
     interceptors: { activity: [() => requestIdActivityInterceptor()], workflowModules: workflowInterceptorModules },
     ...(workflowBundlePath ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath, bundlerOptions: { preloadModules: workflowPreloadModules } }),
@@ -53,14 +59,16 @@ async function main() {
   }
   const orm = await initORM(config.DATABASE_URL);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const buildId = leadlineBuildId(config);
   const worker = await createLeadWorker({
     orm,
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowBundlePath: config.WORKFLOW_BUNDLE,
+    buildId,
   });
-  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker started');
+  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, buildId }, 'worker started');
   await worker.run();
   await connection.close();
   await orm.close();
