@@ -18,6 +18,7 @@ import { leadRoutes } from './routes/leads.js';
 import { intakeRoutes } from './routes/intake.js';
 import { policyRoutes } from './routes/policies.js';
 import { statsRoutes } from './routes/stats.js';
+import { systemRoutes } from './routes/system.js';
 import { taskRoutes } from './routes/tasks.js';
 import { teamRoutes } from './routes/teams.js';
 import { userRoutes } from './routes/users.js';
@@ -54,6 +55,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(leadRoutes(routeDeps));
   api.use(policyRoutes(routeDeps));
   api.use(statsRoutes(routeDeps));
+  api.use(systemRoutes(routeDeps));
   api.use(userRoutes(routeDeps));
   api.use(teamRoutes(routeDeps));
   api.use(taskRoutes(routeDeps));

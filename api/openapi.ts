@@ -4,6 +4,7 @@ import { intakeSchemas } from './routes/intake.js';
 import { leadSchemas } from './routes/leads.js';
 import { policySchemas } from './routes/policies.js';
 import { statsSchemas } from './routes/stats.js';
+import { systemSchemas } from './routes/system.js';
 import { taskSchemas } from './routes/tasks.js';
 import { teamSchemas } from './routes/teams.js';
 import { userSchemas } from './routes/users.js';
@@ -20,6 +21,8 @@ export interface Operation {
   security: Security;
   body?: ZodType;
   query?: ZodType;
+  /** What a successful answer holds, where a schema describes it. */
+  response?: ZodType;
   /** Status codes besides the error ones every route shares. */
   success: number;
 }
@@ -77,6 +80,8 @@ export const operations: Operation[] = [
   op('post', '/tasks/:id/complete', 'Tasks', 'Complete a task; a first-contact task logs the contact', { body: taskSchemas.completeBody }),
 
   op('get', '/stats', 'Stats', 'Speed to lead, SLA attainment, conversion, funnel and escalations; `format=csv` exports', { query: statsSchemas.statsQuery }),
+
+  op('get', '/system', 'System', 'The Temporal cluster the API uses (version, stores, membership), the lead task queue’s pollers with their build ids, and its backlog (ops, admin)', { response: systemSchemas.systemStatus }),
 ];
 
 const errorSchema = {
@@ -98,9 +103,9 @@ const errorSchema = {
   },
 };
 
-/** A request schema as JSON Schema 2020-12 (OpenAPI 3.1's dialect), as the caller sends it. */
-function jsonSchema(schema: ZodType): Record<string, unknown> {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+/** A schema as JSON Schema 2020-12 (OpenAPI 3.1's dialect): a request as the caller sends it, a response as the API answers it. */
+function jsonSchema(schema: ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
   return rest;
 }
 
@@ -132,7 +137,10 @@ export function openApiDocument() {
       parameters: [...pathParams, ...(operation.query ? queryParameters(operation.query) : [])],
       ...(operation.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(operation.body) } } } } : {}),
       responses: {
-        [operation.success]: { description: 'OK' },
+        [operation.success]: {
+          description: 'OK',
+          ...(operation.response ? { content: { 'application/json': { schema: jsonSchema(operation.response, 'output') } } } : {}),
+        },
         ...(operation.body || operation.query ? { 400: { $ref: '#/components/responses/Error' } } : {}),
         ...(operation.security === 'none' ? {} : { 401: { $ref: '#/components/responses/Error' } }),
         ...(operation.security === 'session' ? { 403: { $ref: '#/components/responses/Error' } } : {}),

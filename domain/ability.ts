@@ -23,7 +23,7 @@ export interface TeamSubject { kind: 'Team'; id: string }
 export interface PolicySubject { kind: 'Policy'; id: string; team: string }
 
 type SubjectRecord = LeadSubject | TaskSubject | UserSubject | TeamSubject | PolicySubject;
-export type SubjectName = SubjectRecord['kind'] | 'Stats' | 'Workflow' | 'Metrics' | 'all';
+export type SubjectName = SubjectRecord['kind'] | 'Stats' | 'Workflow' | 'Metrics' | 'System' | 'all';
 export type AppAbility = MongoAbility<[Action, SubjectName | SubjectRecord]>;
 export type AppRule = RawRuleOf<AppAbility>;
 
@@ -49,7 +49,7 @@ const rulesByRole: Record<Role, DefineRules> = {
     can('manage', 'all');
   },
   ops(_actor, { can }) {
-    can('read', ['Lead', 'Task', 'User', 'Team', 'Policy', 'Stats', 'Workflow', 'Metrics']);
+    can('read', ['Lead', 'Task', 'User', 'Team', 'Policy', 'Stats', 'Workflow', 'Metrics', 'System']);
   },
   manager({ id, teamId }, { can }) {
     can('read', 'User', { id });

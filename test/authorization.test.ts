@@ -226,6 +226,7 @@ describe('lists show only what the role may read', () => {
   it.each([
     ['/api/stats', { admin: 200, ops: 200, manager: 200, staff: 403 }],
     ['/api/api-keys', { admin: 200, ops: 403, manager: 403, staff: 403 }],
+    ['/api/system', { admin: 200, ops: 200, manager: 403, staff: 403 }],
   ] as const)('%s by role', async (path, statuses) => {
     for (const role of roles) {
       const res = await request(h.app).get(path).set('Authorization', auth[role]);

@@ -72,10 +72,10 @@ async function openAllHours(orm: MikroORM) {
  * A fresh database copied from the migrated template and seeded with the demo data, a worker on
  * its own task queue and the API app around both: one per test file, all on the shared servers.
  * `providers` points the worker and the app at Twilio and SendGrid (fakes, in tests); without it
- * both run in sandbox mode.
+ * both run in sandbox mode. `buildId` is what the worker tells Temporal it runs.
  */
-export async function startHarness(options: { providers?: ProviderSettings } = {}): Promise<Harness> {
-  const { providers } = options;
+export async function startHarness(options: { providers?: ProviderSettings; buildId?: string } = {}): Promise<Harness> {
+  const { providers, buildId } = options;
   const services = testServices();
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -97,6 +97,7 @@ export async function startHarness(options: { providers?: ProviderSettings } = {
     taskQueue,
     workflowBundlePath: services.workflowBundlePath,
     providers,
+    buildId,
   });
   const running = worker.run();
 
