@@ -3,6 +3,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { BusinessCalendar } from '../domain/businessHours.js';
 import { isClosed, raisedPriority, type ClosedLeadStatus, type TaskKind } from '../domain/lead.js';
+import { earliest, escalationBreached } from '../domain/escalation.js';
 import type { EscalationAction, PolicySnapshot } from '../domain/policy.js';
 import { LeadSchema, PolicyVersionSchema, TaskSchema, UserSchema, type Lead } from '../db/entities.js';
 import { findReceipt, recordLeadEvent } from '../db/timeline.js';
@@ -41,7 +42,19 @@ export interface CreateTaskInput extends StepInput {
 
 export interface EscalateInput extends StepInput {
   step: number;
-  action: Exclude<EscalationAction, 'reassign'>;
+  action: EscalationAction;
+  /** The step's deadline (ISO). Absent from runs begun before the deadline decided. */
+  dueAt?: string;
+  /** When the first contact was logged, as the workflow heard of it before it got to this step. */
+  contactAt?: string;
+}
+
+export interface EscalationResult {
+  escalationLevel: number;
+  /** No breach: the lead was contacted by the deadline (or closed before the step ran). */
+  skipped: boolean;
+  /** A breach recorded after the contact: its reminder, alert or reassignment is not carried out. */
+  late: boolean;
 }
 
 export interface CloseInput extends StepInput {
@@ -169,29 +182,43 @@ export function createActivities({ orm, providers = providerSettings(readConfig(
       });
     },
 
-    /** Runs one escalation step that is not a reassignment and raises the lead's escalation level. */
-    async escalateLead(input: EscalateInput): Promise<{ escalationLevel: number; skipped: boolean }> {
+    /**
+     * Records one escalation step: the breach (level and timeline) and, for a step that runs before
+     * anyone knew of a contact, what it does on the record (priority, the manager's task). The
+     * workflow sends the notice or makes the reassignment after it, unless the answer says `late`.
+     *
+     * With `dueAt`, the deadline decides (domain/escalation.ts): a contact logged by the deadline means no
+     * breach; a contact logged after it (`contactAt`, or on the row) means a breach recorded as late,
+     * whose action is pointless now. Steps of runs begun before that rule (no `dueAt`) are skipped
+     * once the lead has any contact on record, as they always were.
+     */
+    async escalateLead(input: EscalateInput): Promise<EscalationResult> {
       return orm.em.fork().transactional(async (em) => {
         const receipt = await findReceipt(em, input.key);
-        if (receipt) return { escalationLevel: Number(receipt.data.level), skipped: Boolean(receipt.data.skipped) };
+        // A receipt stands as recorded: an attempt cut off after it committed decided this step.
+        if (receipt) return { escalationLevel: Number(receipt.data.level), skipped: Boolean(receipt.data.skipped), late: Boolean(receipt.data.late) };
         const lead = await lockLead(em, input.leadId);
-        // Contact or closing can race a deadline; a lead that is no longer waiting is not escalated.
-        if (lead.firstContactAt || isClosed(lead.status)) {
+        const contactAt = earliest(input.contactAt, lead.firstContactAt?.toISOString());
+        const breached = input.dueAt === undefined ? !contactAt : escalationBreached(input.dueAt, contactAt);
+        // Closing can race a deadline too; only a contact that came after it makes a closed lead's step count.
+        if (!breached || (isClosed(lead.status) && !input.contactAt)) {
           recordLeadEvent(em, lead, {
             type: 'escalation_skipped',
             data: { step: input.step, action: input.action, level: lead.escalationLevel, skipped: true },
             policyVersion: input.policyVersion,
             idempotencyKey: input.key,
           });
-          return { escalationLevel: lead.escalationLevel, skipped: true };
+          return { escalationLevel: lead.escalationLevel, skipped: true, late: false };
         }
         lead.escalationLevel += 1;
+        const late = contactAt !== null;
         const data: Record<string, unknown> = { step: input.step, action: input.action, level: lead.escalationLevel };
-        if (input.action === 'raise_priority') {
+        if (input.dueAt) data.dueAt = input.dueAt;
+        if (late) Object.assign(data, { late: true, contactAt });
+        else if (input.action === 'raise_priority') {
           data.priority = { from: lead.priority, to: raisedPriority(lead.priority) };
           lead.priority = raisedPriority(lead.priority);
-        }
-        if (input.action === 'notify_manager') {
+        } else if (input.action === 'notify_manager') {
           const manager = lead.team.manager ?? null;
           data.managerId = manager?.id ?? null;
           em.create(TaskSchema, {
@@ -210,7 +237,7 @@ export function createActivities({ orm, providers = providerSettings(readConfig(
           policyVersion: input.policyVersion,
           idempotencyKey: input.key,
         });
-        return { escalationLevel: lead.escalationLevel, skipped: false };
+        return { escalationLevel: lead.escalationLevel, skipped: false, late };
       });
     },
 

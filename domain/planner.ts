@@ -90,6 +90,8 @@ export type PlannedStep =
   | { kind: 'cadence'; step: number; action: CadenceStep['action']; label: string; at: number | null; quietHoursDeferred: boolean }
   | { kind: 'cadence_end'; at: number | null };
 
+export type EscalationStep = Extract<PlannedStep, { kind: 'escalation' }>;
+
 export interface LeadPlan {
   /** Every pending deadline, soonest first; a paused clock's deadlines have no time and come last. */
   deadlines: PlannedStep[];
@@ -136,6 +138,15 @@ export function planLead(state: LeadPlanState, rules: PolicyRules, calendar: Bus
     steps = [...steps, { kind: 'cadence_end', at: end }];
   }
   return { deadlines: sortDeadlines(steps), next: steps[0] ?? null };
+}
+
+/**
+ * The escalation steps not yet run whose deadline has passed by `now`: what a first contact arriving
+ * now finds overdue. Each is a breach (domain/escalation.ts) that still has to be put on record.
+ */
+export function overdueEscalations(state: LeadPlanState, rules: PolicyRules, calendar: BusinessCalendar, now: number): EscalationStep[] {
+  if (state.phase !== 'first_contact') return [];
+  return planLead(state, rules, calendar, now).deadlines.filter((d): d is EscalationStep => d.kind === 'escalation' && d.at !== null && d.at <= now);
 }
 
 function sortDeadlines(steps: PlannedStep[]): PlannedStep[] {

@@ -14,7 +14,7 @@ import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { LeadActivities } from '../activities/index.js';
 import type { NoticeKind } from '../activities/messages.js';
 import { isClosed, leadWorkflowId, type ClosedLeadStatus } from '../domain/lead.js';
-import { pauseClock, planLead, resumeClock, startClock, type LeadClock, type PlannedStep } from '../domain/planner.js';
+import { overdueEscalations, pauseClock, planLead, resumeClock, startClock, type EscalationStep, type LeadClock, type PlannedStep } from '../domain/planner.js';
 import {
   assignmentOpportunitySignal,
   contactedSignal,
@@ -83,6 +83,13 @@ const replyTitles = {
   email: 'Reply to the lead’s email',
   form: 'The lead asked again through a form: get back to them',
 } as const;
+
+/**
+ * Escalations are judged by their deadline (domain/escalation.ts): a contact that reaches the workflow
+ * after a deadline it has not acted on yet still puts that breach on record. Patched: older runs let the
+ * contact win and dropped the step.
+ */
+const DEADLINE_DECIDES = 'escalation-deadline-decides';
 
 const iso = (at: number | null) => (at === null ? null : new Date(at).toISOString());
 
@@ -168,6 +175,11 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
 
   setHandler(contactedSignal, async (contact) => {
     const first = state.phase === 'queued' || state.phase === 'first_contact';
+    // Deadlines that passed before this contact reached us, and that no step is acting on yet.
+    const overdue =
+      first && state.phase === 'first_contact' && state.setting && patched(DEADLINE_DECIDES)
+        ? overdueEscalations(state, state.setting.rules, state.setting.calendar, Date.now()).filter((step) => !escalating.has(step.step))
+        : [];
     if (first) {
       // The cadence counts from first contact; a paused lead's cadence starts paused.
       state.phase = 'cadence';
@@ -176,6 +188,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
     }
     if (state.status === 'new' || state.status === 'assigned') state.status = 'contacted';
     changed();
+    for (const step of overdue) await escalate(step, contact.at);
     // The API signals a contact before it commits it; a commit that fails after the signal went through
     // would leave the cadence running with no contact on record. So the contact that starts the cadence
     // is put on record here too (a no-op when the API's commit got there first). Patched: older runs did not.
@@ -352,9 +365,37 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
     }
   };
 
+  /** Escalation steps being recorded now, by the main loop or by a contact that found them overdue. */
+  const escalating = new Set<number>();
+  /**
+   * One escalation step: the breach on record first, then what it does. A step that runs once a contact
+   * is known (`contactAt`, or on the lead's row) is recorded as late and does nothing more: a reminder
+   * or a reassignment after the call is noise. Steps may be recorded side by side (the main loop and a
+   * contact), so the counters only move forward.
+   */
+  const escalate = async (step: EscalationStep, contactAt?: string) => {
+    const key = `${workflowId}:escalation:${step.step}`;
+    escalating.add(step.step);
+    try {
+      const result = await steps().escalateLead({ leadId, policyVersion: state.policyVersion, key, step: step.step, action: step.action, dueAt: iso(step.at) ?? undefined, contactAt });
+      state.escalationLevel = Math.max(state.escalationLevel, result.escalationLevel);
+      state.escalationsDone = Math.max(state.escalationsDone, step.step + 1);
+      // Visible to list queries now, not only after the notice has gone out.
+      publish();
+      if (result.skipped || result.late) return;
+      if (step.action === 'reassign') await assign('escalation', { exclude: state.hadLead });
+      else if (step.action !== 'raise_priority') await notify(step.action, `${key}:notice`, null);
+    } finally {
+      escalating.delete(step.step);
+    }
+  };
+
   const runStep = async (step: PlannedStep) => {
     const base = { leadId, policyVersion: state.policyVersion };
-    if (step.kind === 'escalation') {
+    if (step.kind === 'escalation' && patched(DEADLINE_DECIDES)) {
+      // A contact seen since the step was planned has put its overdue steps on record already.
+      if (state.phase === 'first_contact') await escalate(step);
+    } else if (step.kind === 'escalation') {
       const key = `${workflowId}:escalation:${state.escalationsDone}`;
       if (step.action === 'reassign') {
         await assign('escalation', { exclude: state.hadLead });

@@ -1,5 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { MikroORM } from '../../db/orm.js';
+import { durationMs } from '../../domain/duration.js';
+import { escalationBreached } from '../../domain/escalation.js';
 import { isClosed, leadWorkflowId, type LeadStatus } from '../../domain/lead.js';
 import type { PolicyRules } from '../../domain/policy.js';
 import type { SentMail } from '../../test/fakes/sendgrid.js';
@@ -58,6 +60,7 @@ interface LeadRow {
   status: LeadStatus;
   escalation_level: number;
   first_contact_at: Date | null;
+  first_contact_due_at: Date | null;
   assignee_id: string | null;
   team_id: string;
   phone: string | null;
@@ -129,7 +132,7 @@ export async function runChecks(input: {
 }): Promise<{ checks: CheckResult[]; figures: RunFigures; workflows: Record<string, number>; statuses: Record<string, number>; orphans: number }> {
   const { system, orm, records, teams, rules, views } = input;
   const sql = <T>(query: string) => orm.em.fork().getConnection().execute<T[]>(query);
-  const leads = new Map((await sql<LeadRow>('select id, status, escalation_level, first_contact_at, assignee_id, team_id, phone from lead')).map((row) => [row.id, row]));
+  const leads = new Map((await sql<LeadRow>('select id, status, escalation_level, first_contact_at, first_contact_due_at, assignee_id, team_id, phone from lead')).map((row) => [row.id, row]));
   const tasks = await sql<TaskRow>('select id, lead_id, kind, title, status, idempotency_key from task');
   const messages = (await sql<MessageRow>(`select id, lead_id, channel, direction, "to", status, idempotency_key, provider_id, error, created_at from message`)).map((m) => ({ ...m, created_at: new Date(m.created_at) }));
   const events = await sql<EventRow>('select id, lead_id, type, actor_id, data, idempotency_key from lead_event');
@@ -275,8 +278,22 @@ export async function runChecks(input: {
     const escalationSteps = contiguous(escalationEvents.map((e) => keyIndex(e, 'escalation')));
     if (typeof escalationSteps === 'string') flag(missing, leadId, `escalation ${escalationSteps}`);
     else if (lead.status === 'assigned' && escalationSteps !== rules.escalation.length) flag(missing, leadId, `open and uncontacted after ${escalationSteps} of ${rules.escalation.length} escalations`);
+    // The deadline decides (domain/escalation.ts): every step whose deadline passed before the first
+    // contact was logged is a breach on record, whenever the workflow got to it. The chaos policy runs
+    // on wall time and never pauses, so a step's deadline is the first-contact due time moved by the
+    // gap between the SLA and the step.
+    if (lead.first_contact_at && lead.first_contact_due_at) {
+      rules.escalation.forEach((step, n) => {
+        const dueAt = lead.first_contact_due_at!.getTime() + durationMs(step.after) - durationMs(rules.firstContactSla);
+        if (!escalationBreached(dueAt, lead.first_contact_at!.getTime())) return;
+        const event = eventByKey.get(`${wid}:escalation:${n}`);
+        if (event?.type !== 'escalated') flag(missing, leadId, `escalation ${n} (${step.action}) fell due ${lead.first_contact_at!.getTime() - dueAt} ms before the first contact but is ${event?.type ?? 'not on record'}`);
+      });
+    }
     for (const event of escalationEvents) {
       if (event.type !== 'escalated') continue;
+      // Recorded once the contact was known: a breach on record, its action rightly not carried out.
+      if (event.data.late) continue;
       const n = keyIndex(event, 'escalation');
       const action = rules.escalation[n]?.action;
       if (action === 'notify_manager' && !taskByKey.get(`${wid}:escalation:${n}:task`)) flag(missing, leadId, `escalation ${n} (notify_manager) has no task for the manager`);

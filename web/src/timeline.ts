@@ -85,7 +85,10 @@ export function describeEvent(event: TimelineEvent, person: (id: unknown) => str
     case 'escalated': {
       const action = str(d.action) as EscalationAction | null;
       const done = action ? (escalationDone[action] ?? label(action).toLowerCase()) : 'escalated';
-      sentence = `Escalation${stepWords}: ${done}`;
+      // A late breach: the deadline passed before the contact, but the step ran after it and did nothing.
+      sentence = d.late ? `Escalation${stepWords}: first contact came after the deadline (recorded late)` : `Escalation${stepWords}: ${done}`;
+      if (d.late) details.push(action && `Not done, the lead was contacted by then: ${(escalationActionLabels[action] ?? label(action)).toLowerCase()}`);
+      details.push(str(d.dueAt) && `Due ${formatExact(str(d.dueAt)!)}`);
       const priority = d.priority as { from?: unknown; to?: unknown } | undefined;
       details.push(num(d.level) === null ? null : `Escalation level ${num(d.level)}`);
       details.push(priority && str(priority.from) && str(priority.to) ? `Priority ${label(str(priority.from)!)} → ${label(str(priority.to)!)}` : null);
@@ -93,7 +96,7 @@ export function describeEvent(event: TimelineEvent, person: (id: unknown) => str
     }
     case 'escalation_skipped': {
       const action = str(d.action) as EscalationAction | null;
-      sentence = `Escalation${stepWords} skipped: the lead was already contacted or closed`;
+      sentence = `Escalation${stepWords} skipped: the lead was contacted by the deadline, or closed`;
       details.push(action && `Would have: ${(escalationActionLabels[action] ?? label(action)).toLowerCase()}`);
       break;
     }
