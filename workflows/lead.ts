@@ -38,6 +38,7 @@ import {
   type LoseInput,
   type ReassignInput,
 } from './definitions.js';
+import { patches } from './patches.js';
 
 /** Each database step is one short transaction, idempotent by its key; a worker that died mid-step is noticed this soon. */
 const databaseStep = {
@@ -55,7 +56,7 @@ const localSteps = proxyLocalActivities<LeadActivities>(databaseStep);
  * trip, one marker in the history instead of six events, so a new lead's context, assignment and task
  * are one workflow task. Patched: runs begun with regular activities replay with them.
  */
-const steps = () => (patched('database-steps-as-local-activities') ? localSteps : remoteSteps);
+const steps = () => (patched(patches.databaseStepsAsLocalActivities) ? localSteps : remoteSteps);
 
 /**
  * Messages go through a provider that may be down for a while: a few spaced attempts, then the send is
@@ -83,13 +84,6 @@ const replyTitles = {
   email: 'Reply to the lead’s email',
   form: 'The lead asked again through a form: get back to them',
 } as const;
-
-/**
- * Escalations are judged by their deadline (domain/escalation.ts): a contact that reaches the workflow
- * after a deadline it has not acted on yet still puts that breach on record. Patched: older runs let the
- * contact win and dropped the step.
- */
-const DEADLINE_DECIDES = 'escalation-deadline-decides';
 
 const iso = (at: number | null) => (at === null ? null : new Date(at).toISOString());
 
@@ -150,7 +144,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
     if (state.setting) updates.push({ key: searchAttributes.team, value: state.setting.teamName });
     const fingerprint = JSON.stringify(updates);
     // Patched: older runs wrote every set, and replay expects each of those writes.
-    if (fingerprint === published && patched('publish-only-changes')) return;
+    if (fingerprint === published && patched(patches.publishOnlyChanges)) return;
     published = fingerprint;
     upsertSearchAttributes(updates);
   };
@@ -175,9 +169,10 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
 
   setHandler(contactedSignal, async (contact) => {
     const first = state.phase === 'queued' || state.phase === 'first_contact';
-    // Deadlines that passed before this contact reached us, and that no step is acting on yet.
+    // Deadlines that passed before this contact reached us, and that no step is acting on yet: still
+    // breaches (domain/escalation.ts). Patched: older runs let the contact win and dropped those steps.
     const overdue =
-      first && state.phase === 'first_contact' && state.setting && patched(DEADLINE_DECIDES)
+      first && state.phase === 'first_contact' && state.setting && patched(patches.escalationDeadlineDecides)
         ? overdueEscalations(state, state.setting.rules, state.setting.calendar, Date.now()).filter((step) => !escalating.has(step.step))
         : [];
     if (first) {
@@ -192,7 +187,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
     // The API signals a contact before it commits it; a commit that fails after the signal went through
     // would leave the cadence running with no contact on record. So the contact that starts the cadence
     // is put on record here too (a no-op when the API's commit got there first). Patched: older runs did not.
-    if (first && patched('record-first-contact')) {
+    if (first && patched(patches.recordFirstContact)) {
       await steps().recordFirstContact({ leadId, key: `${workflowId}:contact`, policyVersion: state.policyVersion, byUserId: contact.byUserId, at: contact.at });
     }
   });
@@ -392,7 +387,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
 
   const runStep = async (step: PlannedStep) => {
     const base = { leadId, policyVersion: state.policyVersion };
-    if (step.kind === 'escalation' && patched(DEADLINE_DECIDES)) {
+    if (step.kind === 'escalation' && patched(patches.escalationDeadlineDecides)) {
       // A contact seen since the step was planned has put its overdue steps on record already.
       if (state.phase === 'first_contact') await escalate(step);
     } else if (step.kind === 'escalation') {
@@ -457,7 +452,7 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
 
     // A contact that came before the first assignment (the manager called at once) starts the cadence,
     // but the lead still needs an owner for its follow-ups. Patched: older runs went on unassigned.
-    if (state.phase === 'queued' || (state.assignments === 0 && patched('assign-lead-contacted-before-assignment'))) {
+    if (state.phase === 'queued' || (state.assignments === 0 && patched(patches.assignLeadContactedBeforeAssignment))) {
       const decision = await assign(state.assignments === 0 ? 'new_lead' : 'queue');
       if (!decision.assigneeId && state.phase === 'queued') {
         if (!state.managerToldQueued) {
