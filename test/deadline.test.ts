@@ -7,6 +7,7 @@ import { leadWorkflowId } from '../domain/lead.js';
 import { createLeadWorker } from '../worker.js';
 import { contactedSignal, explainQuery } from '../workflows/definitions.js';
 import { eventually, startHarness, stillPolicy, type Harness } from './harness.js';
+import { saveHistory } from './histories.js';
 import { testServices } from './services.js';
 
 /**
@@ -89,6 +90,7 @@ describe('a first contact that reaches the workflow after a deadline it slept th
       expect(timeline.filter((e) => e.type === 'staff_notified').map((e) => e.data.notice)).toEqual(['assignment']);
       expect(timeline.filter((e) => e.type.startsWith('escalat')).map((e) => e.idempotencyKey)).toEqual([`${leadWorkflowId(leadId)}:escalation:0`]);
       expect(await h.orm.em.fork().count(TaskSchema, { lead: leadId, kind: 'escalation' })).toBe(0);
+      saveHistory(leadId, 'contact-after-deadline');
     } finally {
       await second.stop();
     }
@@ -115,6 +117,7 @@ describe('a first contact that reaches the workflow after a deadline it slept th
       const row = await h.orm.em.fork().findOneOrFail(LeadSchema, leadId);
       expect(row.escalationLevel).toBe(0);
       expect(row.firstContactAt?.toISOString()).toBe(loggedAt);
+      saveHistory(leadId, 'contact-in-time-signal-late');
     } finally {
       await second.stop();
     }

@@ -4,6 +4,7 @@ import { LeadEventSchema, LeadSchema, TaskSchema } from '../db/entities.js';
 import { leadWorkflowId } from '../domain/lead.js';
 import { explainQuery, searchAttributes } from '../workflows/definitions.js';
 import { eventually, startHarness, type Harness } from './harness.js';
+import { saveHistory } from './histories.js';
 
 let h: Harness;
 
@@ -159,6 +160,7 @@ describe('a lead created through the API', () => {
       'completed',
     ]);
     expect((await handle.describe()).typedSearchAttributes.get(searchAttributes.status)).toBe('converted');
+    saveHistory(leadId, 'converted');
   });
 });
 

@@ -336,6 +336,7 @@ describe('cadence and closing', () => {
     expect((await h.orm.em.fork().findOneOrFail(TaskSchema, { lead: leadId })).status).toBe('cancelled');
     const again = await request(h.app).post(`/api/leads/${leadId}/convert`).set('Authorization', rep).send({}).expect(409);
     expect(again.body.error.code).toBe('lead_closed');
+    saveHistory(leadId, 'lost');
   });
 
   it('still assigns a lead contacted before its workflow got to assign it, so its follow-ups have an owner', async () => {
@@ -358,6 +359,7 @@ describe('cadence and closing', () => {
     expect(await eventTypes(row.id)).toEqual(['assigned', 'task_created']);
     // Contact came first: no first-contact task, no SLA.
     expect(await h.orm.em.fork().count(TaskSchema, { lead: row.id, kind: 'first_contact' })).toBe(0);
+    saveHistory(row.id, 'contacted-before-assignment');
   });
 
   it('puts the contact that started the cadence on record when the API’s commit did not happen', async () => {
@@ -467,5 +469,7 @@ describe('long lives', () => {
     const titles = (await h.orm.em.fork().find(TaskSchema, { lead: leadId, kind: 'follow_up' }, { orderBy: { createdAt: 'asc' } })).map((t) => t.title);
     expect(titles).toEqual(Array.from({ length: 8 }, (_, i) => `Step ${i + 1}`));
     expect(await explain(leadId)).toMatchObject({ phase: 'cadence', assigneeId: team.staff[0]!.id, plan: { cadenceDone: 8 } });
+    // The run that handed over, ending in its continue-as-new.
+    saveHistory(leadId, 'continued-as-new', firstRunId);
   }, 60_000);
 });
