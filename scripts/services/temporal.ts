@@ -1,69 +1,20 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdirSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { searchAttributes } from '../../workflows/definitions.js';
+import { findOrBuildTool, temporalCli } from './tools.js';
 
-const CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
-
-/** Outside any clone, so every checkout on this machine reuses one build. */
-export const toolsDir = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'leadline', 'bin');
+/** Where the CLI's build is cached (`~/.cache/leadline/bin`). */
+export const toolsDir = temporalCli.dir;
 
 const say = (line: string) => console.log(`[temporal] ${line}`);
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function onPath(name: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir && isExecutable(join(dir, name))) return join(dir, name);
-  }
-  return null;
-}
-
-function goInstall(extraEnv: NodeJS.ProcessEnv): boolean {
-  const result = spawnSync('go', ['install', CLI_MODULE], {
-    stdio: 'inherit',
-    env: { ...process.env, GOBIN: toolsDir, ...extraEnv },
-  });
-  return result.status === 0;
-}
 
 /**
  * The `temporal` CLI: one on PATH, else the cached build, else a fresh `go install` into the cache.
  * Null means none can be had here; the caller then falls back to the SDK's download.
  */
 export function findTemporalBinary(): string | null {
-  const fromPath = onPath('temporal');
-  if (fromPath) {
-    say(`using ${fromPath} (on PATH)`);
-    return fromPath;
-  }
-  const cached = join(toolsDir, 'temporal');
-  if (isExecutable(cached)) {
-    say(`using ${cached} (cached build)`);
-    return cached;
-  }
-  if (!onPath('go')) {
-    say('no temporal on PATH, no cached build and no Go toolchain to build one');
-    return null;
-  }
-  mkdirSync(toolsDir, { recursive: true });
-  say(`building ${CLI_MODULE} into ${toolsDir} (a few minutes, once per machine)`);
-  if (!goInstall({})) {
-    say('go install failed; the module checksums may not be verifiable here, retrying with GONOSUMDB=*');
-    if (!goInstall({ GONOSUMDB: '*', GOFLAGS: '-mod=mod' })) return null;
-  }
-  say(`using ${cached} (just built)`);
-  return cached;
+  return findOrBuildTool(temporalCli, say);
 }
 
 export interface DevServerOptions {
