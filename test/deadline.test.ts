@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { temporal } from '@temporalio/proto';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import request from 'supertest';
+import { createActivities } from '../activities/index.js';
 import { LeadEventSchema, LeadSchema, TaskSchema } from '../db/entities.js';
 import { leadWorkflowId } from '../domain/lead.js';
 import { createLeadWorker } from '../worker.js';
@@ -121,5 +122,49 @@ describe('a first contact that reaches the workflow after a deadline it slept th
     } finally {
       await second.stop();
     }
+  }, 60_000);
+
+  it('puts on record a breach whose clock an interrupted first workflow task started before the contact came', async () => {
+    // Found by the quick chaos: a worker died after its first task had assigned the lead (local steps
+    // commit as they run), and the contact reached the workflow before the task ran again.
+    const team = await h.createTeam('Interrupted', [{ notifyBy: ['email'] }], {
+      ...stillPolicy,
+      firstContactSla: '1s',
+      escalation: [
+        { after: '1s', action: 'remind_assignee' },
+        { after: '1h', action: 'notify_manager' },
+      ],
+      noticesRespectWorkingHours: false,
+    });
+    const em = h.orm.em.fork();
+    const row = em.create(LeadSchema, { name: 'Interrupted Lead', team: team.id, source: 'import' });
+    await em.flush();
+    const workflowId = leadWorkflowId(row.id);
+    // What the lost task had committed: the assignment, under the key the workflow uses for it.
+    const decision = await createActivities({ orm: h.orm }).assignLead({ leadId: row.id, key: `${workflowId}:assign:0`, policyVersion: 1, exclude: [], reason: 'new_lead' });
+    const assignedAt = Date.parse(decision.decidedAt);
+    // The clock runs past the SLA before anyone calls.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, assignedAt + 1_500 - Date.now())));
+    const contactAt = new Date().toISOString();
+    await h.temporal.workflow.signalWithStart('leadWorkflow', {
+      workflowId,
+      taskQueue: h.config.TEMPORAL_TASK_QUEUE,
+      args: [{ leadId: row.id }],
+      signal: contactedSignal,
+      signalArgs: [{ byUserId: team.staff[0]!.id, at: contactAt }],
+    });
+
+    const escalated = await eventually(async () => (await events(row.id)).find((e) => e.type === 'escalated'));
+    expect(escalated.idempotencyKey).toBe(`${workflowId}:escalation:0`);
+    expect(escalated.data).toMatchObject({ step: 0, action: 'remind_assignee', level: 1, late: true, contactAt, dueAt: new Date(assignedAt + 1_000).toISOString() });
+    // The assignment is still told to the rep; the pointless reminder is not sent.
+    const notices = await eventually(async () => {
+      const sent = (await events(row.id)).filter((e) => e.type === 'staff_notified');
+      return sent.length > 0 && sent;
+    });
+    expect(notices.map((e) => e.data.notice)).toEqual(['assignment']);
+    expect(activityNames(await history(row.id))).toEqual(['notifyStaff']);
+    expect(await h.temporal.workflow.getHandle(workflowId).query(explainQuery)).toMatchObject({ status: 'contacted', escalationLevel: 1, phase: 'cadence' });
+    expect((await h.orm.em.fork().findOneOrFail(LeadSchema, row.id)).escalationLevel).toBe(1);
   }, 60_000);
 });

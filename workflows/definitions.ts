@@ -38,6 +38,8 @@ export interface CarriedLeadState extends LeadPlanState {
   notices: { key: string; kind: 'assignment' | 'remind_assignee' | 'notify_manager'; userId: string | null; at: number }[];
   /** The team's name and hours and the rules in force; null until a new lead's context has loaded. */
   setting: LeadSetting | null;
+  /** When the first contact was logged, as its signal said; absent from runs begun before it was kept. */
+  firstContactAt?: string;
 }
 
 export interface LeadSetting {

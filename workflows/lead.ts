@@ -14,7 +14,7 @@ import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { LeadActivities } from '../activities/index.js';
 import type { NoticeKind } from '../activities/messages.js';
 import { isClosed, leadWorkflowId, type ClosedLeadStatus } from '../domain/lead.js';
-import { overdueEscalations, pauseClock, planLead, resumeClock, startClock, type EscalationStep, type LeadClock, type PlannedStep } from '../domain/planner.js';
+import { overdueEscalations, pauseClock, planLead, resumeClock, startClock, type EscalationStep, type LeadClock, type LeadPlanState, type PlannedStep } from '../domain/planner.js';
 import {
   assignmentOpportunitySignal,
   contactedSignal,
@@ -171,10 +171,11 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
     const first = state.phase === 'queued' || state.phase === 'first_contact';
     // Deadlines that passed before this contact reached us, and that no step is acting on yet: still
     // breaches (domain/escalation.ts). Patched: older runs let the contact win and dropped those steps.
+    const deadlineDecides = first && patched(patches.escalationDeadlineDecides);
     const overdue =
-      first && state.phase === 'first_contact' && state.setting && patched(patches.escalationDeadlineDecides)
-        ? overdueEscalations(state, state.setting.rules, state.setting.calendar, Date.now()).filter((step) => !escalating.has(step.step))
-        : [];
+      deadlineDecides && state.setting ? overdueEscalations(state, state.setting.rules, state.setting.calendar, Date.now()).filter((step) => !escalating.has(step.step)) : [];
+    // Kept for an assignment this run has yet to hear of (see `assign`).
+    if (deadlineDecides) state.firstContactAt ??= contact.at;
     if (first) {
       // The cadence counts from first contact; a paused lead's cadence starts paused.
       state.phase = 'cadence';
@@ -279,13 +280,22 @@ export async function leadWorkflow(input: LeadWorkflowInput): Promise<CloseResul
       ...(extra.assigneeId ? { assigneeId: extra.assigneeId, byUserId: extra.byUserId } : {}),
     });
     await applyAssignment(decision);
+    // The first-contact clock starts when someone has the lead: when the assignment was decided, as the
+    // step recorded it, so a step run again after a lost workflow task yields the same deadlines.
+    // Patched: older runs started it when the workflow heard back.
+    const assignedAt = patched(patches.escalationDeadlineDecides) ? Date.parse(decision.decidedAt) : Date.now();
     if (decision.assigneeId && state.phase === 'queued' && !closing) {
-      // The first-contact clock starts when someone has the lead.
       state.phase = 'first_contact';
-      state.clock = state.pause ? { consumedMs: 0, runningSince: null } : startClock(Date.now());
+      state.clock = state.pause ? { consumedMs: 0, runningSince: null } : startClock(assignedAt);
       const due = plan().deadlines.find((d) => d.kind === 'first_contact_sla')?.at ?? Date.now();
       await steps().createTask({ leadId, key: `${workflowId}:task:first_contact`, policyVersion: state.policyVersion, kind: 'first_contact', title: 'First contact', dueAt: new Date(due).toISOString() });
       publish();
+    } else if (attempt === 0 && decision.assigneeId && state.firstContactAt && assignedAt < Date.parse(state.firstContactAt) && state.setting && !state.pause) {
+      // An interrupted first task had assigned the lead before the contact came in, though this run heard
+      // of the contact first: the SLA clock ran from that assignment to the contact, and whatever fell
+      // due in between is a breach to put on record.
+      const ran: LeadPlanState = { phase: 'first_contact', clock: startClock(assignedAt), escalationsDone: 0, cadenceDone: 0, timezone: state.timezone };
+      for (const step of overdueEscalations(ran, state.setting.rules, state.setting.calendar, Date.parse(state.firstContactAt))) await escalate(step, state.firstContactAt);
     }
     // After the task, so the notice can say when first contact is due. Who had the lead before is the
     // step's own answer: a workflow task retried after its local steps ran reloads a lead that is already

@@ -59,8 +59,8 @@ interface LeadRow {
   id: string;
   status: LeadStatus;
   escalation_level: number;
-  first_contact_at: Date | null;
-  first_contact_due_at: Date | null;
+  first_contact_at: Date | string | null;
+  first_contact_due_at: Date | string | null;
   assignee_id: string | null;
   team_id: string;
   phone: string | null;
@@ -283,11 +283,14 @@ export async function runChecks(input: {
     // on wall time and never pauses, so a step's deadline is the first-contact due time moved by the
     // gap between the SLA and the step.
     if (lead.first_contact_at && lead.first_contact_due_at) {
+      // Raw rows: a timestamp may come back as a string.
+      const contactAt = new Date(lead.first_contact_at).getTime();
+      const slaDueAt = new Date(lead.first_contact_due_at).getTime();
       rules.escalation.forEach((step, n) => {
-        const dueAt = lead.first_contact_due_at!.getTime() + durationMs(step.after) - durationMs(rules.firstContactSla);
-        if (!escalationBreached(dueAt, lead.first_contact_at!.getTime())) return;
+        const dueAt = slaDueAt + durationMs(step.after) - durationMs(rules.firstContactSla);
+        if (!escalationBreached(dueAt, contactAt)) return;
         const event = eventByKey.get(`${wid}:escalation:${n}`);
-        if (event?.type !== 'escalated') flag(missing, leadId, `escalation ${n} (${step.action}) fell due ${lead.first_contact_at!.getTime() - dueAt} ms before the first contact but is ${event?.type ?? 'not on record'}`);
+        if (event?.type !== 'escalated') flag(missing, leadId, `escalation ${n} (${step.action}) fell due ${contactAt - dueAt} ms before the first contact but is ${event?.type ?? 'not on record'}`);
       });
     }
     for (const event of escalationEvents) {
