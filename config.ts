@@ -8,6 +8,16 @@ const configSchema = z.object({
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_TASK_QUEUE: z.string().default('leads'),
+  /**
+   * TLS to Temporal (a cluster or Temporal Cloud), as file paths in PEM: a client certificate and key for
+   * mTLS (they go together), the CA that signed the server's certificate when it is not a public one, and
+   * the name to expect on it when that is not the address's host. An API key (Temporal Cloud) implies TLS.
+   */
+  TEMPORAL_TLS_CERT: z.string().optional(),
+  TEMPORAL_TLS_KEY: z.string().optional(),
+  TEMPORAL_TLS_CA: z.string().optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
+  TEMPORAL_API_KEY: z.string().optional(),
   /** Where "Open in Temporal UI" points. */
   TEMPORAL_UI_URL: z.string().url().default('http://localhost:8233'),
   /** Signs session tokens. A fixed development secret is used outside production. */
@@ -61,6 +71,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const twilio = [config.TWILIO_ACCOUNT_SID, config.TWILIO_AUTH_TOKEN, config.TWILIO_FROM];
   if (twilio.some(Boolean) && !twilio.every(Boolean)) {
     throw new Error('Invalid configuration: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM go together (none of them means sandbox SMS)');
+  }
+  if (Boolean(config.TEMPORAL_TLS_CERT) !== Boolean(config.TEMPORAL_TLS_KEY)) {
+    throw new Error('Invalid configuration: TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (the client certificate and its key)');
   }
   if (Boolean(config.SENDGRID_API_KEY) !== Boolean(config.SENDGRID_FROM)) {
     throw new Error('Invalid configuration: SENDGRID_API_KEY and SENDGRID_FROM go together (neither means sandbox email)');

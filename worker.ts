@@ -9,6 +9,7 @@ import { initORM } from './db/orm.js';
 import { logger } from './logger.js';
 import type { ProviderSettings } from './messaging/settings.js';
 import { requestIdActivityInterceptor } from './requestContext.js';
+import { temporalConnectionOptions } from './temporalConnection.js';
 
 export interface WorkerDeps {
   orm: MikroORM;
@@ -58,7 +59,7 @@ async function main() {
     throw new Error('worker.ts on its own needs DATABASE_URL and TEMPORAL_ADDRESS; `npm start` runs everything together');
   }
   const orm = await initORM(config.DATABASE_URL);
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config.TEMPORAL_ADDRESS, config));
   const buildId = leadlineBuildId(config);
   const worker = await createLeadWorker({
     orm,

@@ -5,6 +5,7 @@ import { initORM } from '../db/orm.js';
 import { logger } from '../logger.js';
 import { createApp } from './app.js';
 import { requestIdClientInterceptor } from '../requestContext.js';
+import { temporalConnectionOptions } from '../temporalConnection.js';
 
 export const webRoot = fileURLToPath(new URL('../web/dist', import.meta.url));
 
@@ -15,7 +16,7 @@ async function main() {
     throw new Error('api/server.ts on its own needs DATABASE_URL and TEMPORAL_ADDRESS; `npm start` runs everything together');
   }
   const orm = await initORM(config.DATABASE_URL);
-  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const connection = await Connection.connect(temporalConnectionOptions(config.TEMPORAL_ADDRESS, config));
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE, interceptors: { workflow: [requestIdClientInterceptor] } });
   const app = createApp({ orm, temporal, config, webRoot });
   const server = app.listen(config.PORT, () => logger.info({ port: config.PORT }, 'api listening'));

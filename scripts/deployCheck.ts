@@ -15,6 +15,7 @@ import { readConfig, type Config } from '../config.js';
 import { leadStatuses, type LeadStatus } from '../domain/lead.js';
 import { searchAttributes } from '../workflows/definitions.js';
 import { workflowInterceptorModules, workflowPreloadModules, workflowsPath as workingTreeWorkflows } from '../worker.js';
+import { temporalConnectionOptions, type TemporalSettings } from '../temporalConnection.js';
 
 export const DEFAULT_PER_STATUS = 20;
 
@@ -80,9 +81,9 @@ export interface DeployCheckReport {
  * The one place the check connects to Temporal, so TLS or an API key for production is added here once.
  * Takes the settings the worker and the API read.
  */
-export async function connectTemporal(config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE'>): Promise<Client> {
+export async function connectTemporal(config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE'> & TemporalSettings): Promise<Client> {
   if (!config.TEMPORAL_ADDRESS) throw new Error('TEMPORAL_ADDRESS is not set: point it at the Temporal frontend to check against');
-  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const connection = await Connection.connect(temporalConnectionOptions(config.TEMPORAL_ADDRESS, config));
   return new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
 }
 

@@ -19,6 +19,7 @@ import { createLeadWorker } from '../worker.js';
 import { startEmbeddedPostgres } from './services/postgres.js';
 import { startTemporalDevServer } from './services/temporal.js';
 import { requestIdClientInterceptor } from '../requestContext.js';
+import { temporalConnectionOptions } from '../temporalConnection.js';
 
 const root = join(import.meta.dirname, '..');
 const dataDir = join(root, '.data');
@@ -58,7 +59,9 @@ async function main() {
   await orm.seeder.seed(DemoSeeder);
   say('database migrated and demo data in place');
 
-  const workerConnection = await NativeConnection.connect({ address: temporalAddress });
+  // TLS and API key settings are for a Temporal of your own, not the dev server started here.
+  const connectionOptions = config.TEMPORAL_ADDRESS ? temporalConnectionOptions(temporalAddress, config) : { address: temporalAddress };
+  const workerConnection = await NativeConnection.connect(connectionOptions);
   stops.unshift(() => workerConnection.close());
   const worker = await createLeadWorker({ orm, connection: workerConnection, namespace: config.TEMPORAL_NAMESPACE, taskQueue: config.TEMPORAL_TASK_QUEUE });
   const workerRun = worker.run();
@@ -67,7 +70,7 @@ async function main() {
     await workerRun;
   });
 
-  const clientConnection = await Connection.connect({ address: temporalAddress });
+  const clientConnection = await Connection.connect(connectionOptions);
   stops.unshift(() => clientConnection.close());
   const temporal = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE, interceptors: { workflow: [requestIdClientInterceptor] } });
   const app = createApp({ orm, temporal, config, webRoot });
