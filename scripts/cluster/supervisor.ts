@@ -4,7 +4,7 @@
  * two worker processes and the API process serving the built web app. Every port is its default plus
  * PORT_OFFSET; data stays in .data/cluster/. Told to stop, it stops all of that in the reverse order.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import exitHook from 'async-exit-hook';
 import { bundleWorkflowCode } from '@temporalio/worker';
@@ -64,7 +64,8 @@ async function main() {
   } else {
     say(`starting embedded Postgres on 127.0.0.1:${postgresPort} (data in ${shown(join(dataDir, 'postgres'))})`);
     adminUrl = await step('starting Postgres', async () => {
-      const postgres = await startEmbeddedPostgres({ dataDir: join(dataDir, 'postgres'), port: postgresPort, persistent: true });
+      const log = createWriteStream(join(logDir, 'postgres.log'), { flags: 'a' });
+      const postgres = await startEmbeddedPostgres({ dataDir: join(dataDir, 'postgres'), port: postgresPort, persistent: true, log: (line) => log.write(`${line}\n`) });
       stops.unshift(() => postgres.stop());
       await ensureDatabase(postgres.url('postgres'), 'leadline');
       return postgres.url('postgres');

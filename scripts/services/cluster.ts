@@ -108,6 +108,7 @@ export interface RunningCluster {
   namespace: string;
   /** As the running cluster reports it. */
   historyShards: number;
+  /** One handle per role process: `kill()` is a crash (SIGKILL), `start()` brings it back, `stop()` is graceful. */
   services: Record<TemporalRole, ServiceProcess>;
   ui?: ServiceProcess;
   /** Stops the UI, then the roles in `temporalRoles` order. */

@@ -63,6 +63,7 @@ export class ServiceProcess {
   /** Starts it and resolves once `ready()` says so; rejects with its log's tail if it exits or times out first. */
   async start(): Promise<void> {
     const { name, command, args, cwd, env, logFile, ready, readyTimeoutMs = 60_000 } = this.options;
+    if (this.running) throw new Error(`${name} is already running (pid ${this.pid})`);
     const log = openSync(logFile, 'a');
     let child: ChildProcess;
     try {
