@@ -20,7 +20,12 @@ export interface LeadRecord {
 
 export interface ApiStats {
   calls: number;
-  /** Attempts that got no answer or a 5xx and were tried again, by what they got. */
+  /**
+   * Attempts answered 503 `service_unavailable` (a dependency was down), by the dependency the API
+   * named; each was tried again after its Retry-After.
+   */
+  unavailable: Record<string, number>;
+  /** Attempts that got no answer or another 5xx (a fault of the API itself) and were tried again, by what they got. */
   retried: Record<string, number>;
   gaveUp: { what: string; last: string }[];
   /** A few distinct error answers seen during faults, for the report. */
@@ -30,6 +35,8 @@ export interface ApiStats {
 interface Answer {
   status: number;
   body: Record<string, unknown>;
+  /** The answer's Retry-After, in milliseconds, when it gave one in seconds. */
+  retryAfterMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -58,7 +65,7 @@ function limiter(limit: number) {
 export const defaultPatience = { attemptMs: 180_000, giveUpMs: 600_000 };
 
 export function createDriver(system: ChaosSystem, teams: ChaosTeam[], patience = defaultPatience) {
-  const stats: ApiStats = { calls: 0, retried: {}, gaveUp: [], errors: new Set() };
+  const stats: ApiStats = { calls: 0, unavailable: {}, retried: {}, gaveUp: [], errors: new Set() };
   // New leads apart from the rest: a convert waits for the workflow's answer, which a backlog makes
   // slow, and must not hold up the leads still coming in.
   const creates = limiter(8);
@@ -81,7 +88,8 @@ export function createDriver(system: ChaosSystem, teams: ChaosTeam[], patience =
       } catch {
         parsed = { text };
       }
-      return { status: res.status, body: parsed };
+      const retryAfter = res.headers.get('retry-after');
+      return { status: res.status, body: parsed, ...(retryAfter && /^\d+$/.test(retryAfter) ? { retryAfterMs: Number(retryAfter) * 1000 } : {}) };
     } catch (error) {
       return { status: 0, body: { error: { message: String((error as Error).cause ?? error) } } };
     }
@@ -89,8 +97,9 @@ export function createDriver(system: ChaosSystem, teams: ChaosTeam[], patience =
 
   /**
    * Calls until there is an answer about the request itself (2xx, 4xx); no answer and 5xx (a fault is
-   * on) are tried again with the same request. `attempts` counts the tries, so a 409 after a failed
-   * attempt can be read as "the failed attempt had gone through".
+   * on) are tried again with the same request, a 503 after the Retry-After it names, as a client is
+   * told to. `attempts` counts the tries, so a 409 after a failed attempt can be read as "the failed
+   * attempt had gone through".
    */
   async function call(
     what: string,
@@ -108,14 +117,20 @@ export function createDriver(system: ChaosSystem, teams: ChaosTeam[], patience =
       const answer = await lane(() => once(method, path, body, headers, form));
       if (answer.status >= 200 && answer.status < 500) return { ...answer, attempts };
       const label = answer.status === 0 ? 'no answer' : String(answer.status);
-      stats.retried[label] = (stats.retried[label] ?? 0) + 1;
-      const message = (answer.body.error as { message?: string } | undefined)?.message ?? JSON.stringify(answer.body).slice(0, 200);
+      const error = answer.body.error as { message?: string; details?: { dependency?: string } } | undefined;
+      if (answer.status === 503) {
+        const dependency = error?.details?.dependency ?? 'unnamed';
+        stats.unavailable[dependency] = (stats.unavailable[dependency] ?? 0) + 1;
+      } else {
+        stats.retried[label] = (stats.retried[label] ?? 0) + 1;
+      }
+      const message = error?.message ?? JSON.stringify(answer.body).slice(0, 200);
       if (stats.errors.size < 12) stats.errors.add(`${label}: ${message.slice(0, 160)}`);
       if (Date.now() > deadline) {
         stats.gaveUp.push({ what, last: `${label}: ${message}` });
         return { ...answer, attempts };
       }
-      await sleep(delay);
+      await sleep(answer.status === 503 && answer.retryAfterMs !== undefined ? answer.retryAfterMs : delay);
       delay = Math.min(delay * 2, 2_000);
     }
   }

@@ -53,7 +53,8 @@ export interface ChaosReport {
   orphanWorkflows: number;
   closes: { ok: number; refused: number };
   figures: RunFigures;
-  api: { calls: number; retried: Record<string, number>; errors: string[] };
+  /** `unavailable`: 503s by the dependency the API named; `retried`: no answer and other 5xx, by what they got. */
+  api: { calls: number; unavailable: Record<string, number>; retried: Record<string, number>; errors: string[] };
   unexpectedWorkerExits: { pid: number; code: number | null; signal: string | null; tail: string }[];
   checks: CheckResult[];
   verdict: 'PASS' | 'FAIL';
@@ -149,7 +150,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       orphanWorkflows: result.orphans,
       closes: { ok: records.filter((r) => r.close?.result === 'ok').length, refused: records.filter((r) => r.close?.result === 'refused').length },
       figures: result.figures,
-      api: { calls: driver.stats.calls, retried: driver.stats.retried, errors: [...driver.stats.errors] },
+      api: { calls: driver.stats.calls, unavailable: driver.stats.unavailable, retried: driver.stats.retried, errors: [...driver.stats.errors] },
       unexpectedWorkerExits: system.unexpectedWorkerExits,
       checks,
       verdict,
@@ -182,7 +183,12 @@ export function formatReport(report: ChaosReport, examples = 10): string {
   lines.push(`  SendGrid: ${p.sendgridSends} sends for ${p.emailsSent} emails sent; ${p.emailsGivenUp} given up after an interrupted attempt (${p.emailsGivenUpButAccepted} of them had reached SendGrid)`);
   lines.push(`  messages failed for another reason: ${p.otherFailures.length}`);
   for (const failure of p.otherFailures.slice(0, 5)) lines.push(`    ${failure.slice(0, 200)}`);
-  lines.push(`  API: ${report.api.calls} calls, retried through faults: ${Object.entries(report.api.retried).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`);
+  const counted = (entries: [string, number][]) => `${entries.reduce((sum, [, n]) => sum + n, 0)}${entries.length ? ` (${entries.map(([k, n]) => `${k} ${n}`).join(', ')})` : ''}`;
+  const otherServerErrors = Object.entries(report.api.retried).filter(([what]) => what !== 'no answer');
+  lines.push(
+    `  API: ${report.api.calls} calls, ${counted(Object.entries(report.api.unavailable))} answered 503 while a dependency was down, ` +
+      `${counted(otherServerErrors)} other 5xx, ${report.api.retried['no answer'] ?? 0} unanswered; each tried again`,
+  );
   for (const error of report.api.errors.slice(0, 5)) lines.push(`    e.g. ${error}`);
   lines.push(`  worker exits nobody asked for: ${report.unexpectedWorkerExits.length}`);
   for (const exit of report.unexpectedWorkerExits.slice(0, 3)) lines.push(`    pid ${exit.pid} (${exit.code ?? exit.signal}): ${exit.tail.split('\n').filter(Boolean).slice(-3).join(' | ').slice(0, 400)}`);
