@@ -1,5 +1,5 @@
 import { Connection } from '@temporalio/client';
-import { temporal as proto } from '@temporalio/proto';
+import protoPackage, { type temporal as temporalProto } from '@temporalio/proto';
 import { Router } from 'express';
 import { systemStatusSchema, type SystemStatus, type TaskQueueBacklog, type TaskQueuePoller, type TaskType } from '../../domain/system.js';
 import { requireAuth } from '../auth.js';
@@ -7,8 +7,10 @@ import type { RouteDeps } from '../deps.js';
 import { AppError } from '../errors.js';
 import { describeMembership } from '../temporalMembership.js';
 
+// A CommonJS package: Node's ESM loader offers only its default export (Jest's transform hides this).
+const proto = protoPackage.temporal;
 const { TaskQueueType, TaskQueueKind } = proto.api.enums.v1;
-const taskQueueTypes: Record<TaskType, proto.api.enums.v1.TaskQueueType> = {
+const taskQueueTypes: Record<TaskType, temporalProto.api.enums.v1.TaskQueueType> = {
   workflow: TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
   activity: TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
 };
