@@ -48,6 +48,7 @@ const screens: Screen[] = [
   { name: 'teams-admin', as: 'admin@leadline.test', path: '/teams', ready: '[data-testid="team-row"]' },
   { name: 'dashboard-ops', as: 'ops@leadline.test', path: '/dashboard', ready: 'canvas' },
   { name: 'lead-ops', as: 'ops@leadline.test', path: (d) => `/leads/${d.repLead}`, ready: '[data-testid="temporal-link"]' },
+  { name: 'system-ops', as: 'ops@leadline.test', path: '/system', ready: '[data-testid="poller-row"]' },
 ];
 
 /** Leads in every state a screen shows: new, contacted, converted, lost, escalated, with their tasks. */

@@ -26,6 +26,7 @@ import type {
   Simulation,
   Stats,
   StatsQuery,
+  SystemStatus,
   InboxTask,
   TaskPage,
   TaskQuery,
@@ -173,6 +174,7 @@ export const api = {
   updateTeam: (id: string, changes: TeamChanges) => request<{ team: Team }>('PATCH', `/teams/${encodeURIComponent(id)}`, { body: changes }),
 
   stats: (query: StatsQuery, signal?: AbortSignal) => request<Stats>('GET', '/stats', { query: { ...query }, signal }),
+  system: (signal?: AbortSignal) => request<SystemStatus>('GET', '/system', { signal }),
   /** The same figures as a CSV file, for a plain download link: the session cookie goes with it. */
   statsCsvHref: (query: StatsQuery) => {
     const url = apiUrl('/stats', { ...query, format: 'csv' });

@@ -57,6 +57,12 @@ export const router = createRouter({
       component: () => import('./pages/TeamsPage.vue'),
       meta: { title: 'Teams', can: ['read', 'Team'] },
     },
+    {
+      path: '/system',
+      name: 'system',
+      component: () => import('./pages/SystemPage.vue'),
+      meta: { title: 'System', can: ['read', 'System'] },
+    },
     { path: '/:unknown(.*)*', redirect: { name: 'leads' } },
   ],
 });

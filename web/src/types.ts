@@ -10,6 +10,8 @@ import type { AssignmentDecision, ExplainedStep, LeadExplanation, PauseState } f
 export type { AssignmentDecision, ExplainedStep, LeadExplanation, PauseState, PolicyRules };
 export type { LeadPhase } from '../../domain/planner';
 export type { CadenceStep, EscalationAction } from '../../domain/policy';
+// GET /api/system answers in the shape its own schema declares.
+export type { ServiceRing, SystemStatus, TaskQueueBacklog, TaskQueuePoller, TaskType } from '../../domain/system';
 
 export type ContactChannel = (typeof contactChannels)[number];
 
