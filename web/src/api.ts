@@ -4,6 +4,7 @@
  */
 import { START_LOCATION } from 'vue-router';
 import { router } from './router';
+import { useConnectionStore } from './stores/connection';
 import { useSessionStore } from './stores/session';
 import type {
   CompleteTaskInput,
@@ -94,14 +95,23 @@ function apiUrl(path: string, query: Query = {}): URL {
   return url;
 }
 
-async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-  const url = apiUrl(path, options.query);
+/** What a change that could not be made says while Leadline is briefly away. */
+export const UNAVAILABLE_MESSAGE = 'Leadline is briefly unavailable. Try again in a moment.';
+const UNREACHABLE_MESSAGE = 'Cannot reach Leadline. Check your connection and try again.';
+
+/**
+ * Waits between tries of a read while Leadline is away: the server's Retry-After, else a wait that
+ * doubles from the first, never above the cap; plus up to a fifth more, so the tabs that all lost the
+ * API at the same moment do not all come back at the same moment.
+ */
+const RETRY = { firstMs: 1_000, capMs: 15_000, jitter: 0.2 };
+
+/** One try: the response, or null when nothing answered (the network, or the API itself, is away). */
+async function send(method: string, url: URL, options: RequestOptions): Promise<Response | null> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (options.body !== undefined) headers['Content-Type'] = 'application/json';
-
-  let response: Response;
   try {
-    response = await fetch(url, {
+    return await fetch(url, {
       method,
       headers,
       credentials: 'same-origin',
@@ -110,9 +120,82 @@ async function request<T>(method: string, path: string, options: RequestOptions 
     });
   } catch (error) {
     if (error instanceof DOMException && error.name === 'AbortError') throw error;
-    throw new ApiError(0, 'network_error', 'Cannot reach Leadline. Check your connection and try again.');
+    return null;
   }
+}
 
+/** Retry-After in milliseconds, given in seconds or as an HTTP date; null when absent or unreadable. */
+function retryAfterMs(response: Response | null): number | null {
+  const value = response?.headers.get('Retry-After')?.trim();
+  if (!value) return null;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
+}
+
+/** Resolves after `ms`, or rejects as fetch does when the caller gives up on the request meanwhile. */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const aborted = () => {
+      window.clearTimeout(timer);
+      reject(new DOMException('The request was aborted', 'AbortError'));
+    };
+    if (signal?.aborted) return aborted();
+    const timer = window.setTimeout(() => {
+      signal?.removeEventListener('abort', aborted);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', aborted, { once: true });
+  });
+}
+
+const nextWait = (backoffMs: number, response: Response | null) =>
+  Math.min(RETRY.capMs, Math.max(backoffMs, retryAfterMs(response) ?? 0)) * (1 + Math.random() * RETRY.jitter);
+
+let recovery: Promise<void> | null = null;
+
+/**
+ * After a change failed because Leadline was away, nothing else may be asking (a page that does not
+ * poll): one calm read at a time finds out when it is back and takes the banner down.
+ */
+function watchForRecovery(response: Response | null) {
+  recovery ??= pause(nextWait(RETRY.firstMs, response))
+    .then(() => request<unknown>('GET', '/me'))
+    .then(
+      () => undefined,
+      () => undefined,
+    )
+    .finally(() => (recovery = null));
+}
+
+/**
+ * Sends a request. While Leadline is away (no answer, or 503 because a service behind the API is
+ * restarting) the app says "Reconnecting…"; a read is tried again, calmly, until it is answered or
+ * its caller aborts it, so a page waits instead of failing; a change is not, since it may not be safe
+ * to make twice: it fails with a message to try again.
+ */
+async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  const url = apiUrl(path, options.query);
+  const connection = useConnectionStore();
+  for (let backoffMs = RETRY.firstMs; ; backoffMs = Math.min(backoffMs * 2, RETRY.capMs)) {
+    const response = await send(method, url, options);
+    if (response && response.status !== 503) {
+      // Any other answer, even a refusal, means Leadline and what it needs are there.
+      connection.answered();
+      return read<T>(response);
+    }
+    connection.lost();
+    if (method !== 'GET') {
+      watchForRecovery(response);
+      if (!response) throw new ApiError(0, 'network_error', UNREACHABLE_MESSAGE);
+      const server = toApiError(response, await response.json().catch(() => undefined));
+      throw new ApiError(503, 'service_unavailable', UNAVAILABLE_MESSAGE, server.details);
+    }
+    await pause(nextWait(backoffMs, response), options.signal);
+  }
+}
+
+async function read<T>(response: Response): Promise<T> {
   if (response.status === 204) return undefined as T;
   const payload: unknown = await response.json().catch(() => undefined);
   if (response.ok) return payload as T;
