@@ -183,9 +183,9 @@ describe('the dashboard', () => {
     expect(loadedBox?.y).toBe(loadingBox?.y);
     await page.unroute(isStats);
 
-    await page.route(isStats, (route) => route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: { code: 'unavailable', message: 'The database is not answering' } }) }));
+    await page.route(isStats, (route) => route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ error: { code: 'internal', message: 'Something went wrong on our side' } }) }));
     await page.getByTestId('dashboard-preset-7d').click();
-    await expect(page.getByTestId('dashboard-error').textContent()).resolves.toContain('Could not load the figures: The database is not answering');
+    await expect(page.getByTestId('dashboard-error').textContent()).resolves.toContain('Could not load the figures: Something went wrong on our side');
     await page.unroute(isStats);
     await page.getByTestId('dashboard-retry').click();
     await page.getByTestId('dashboard-error').waitFor({ state: 'detached' });

@@ -217,11 +217,11 @@ describe('My tasks', () => {
     const task = await insertTask(await insertLead(team.id, rep.id, 'Fay Flaky'), rep.id, { kind: 'follow_up', title: 'Call back', dueInMinutes: 30 });
 
     const page = await web.signIn(rep.email, '/leads');
-    await page.route('**/api/tasks?*', (route) => route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: { code: 'unavailable', message: 'The database is not answering' } }) }));
+    await page.route('**/api/tasks?*', (route) => route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ error: { code: 'internal', message: 'Something went wrong on our side' } }) }));
     await page.getByTestId('nav-tasks').click();
     const error = page.getByTestId('tasks-error');
     await error.waitFor();
-    await expect(error.textContent()).resolves.toContain('The database is not answering');
+    await expect(error.textContent()).resolves.toContain('Something went wrong on our side');
     await screenshots(page, 'tasks-error');
 
     await page.unroute('**/api/tasks?*');

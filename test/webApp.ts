@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { createApp } from '../api/app.js';
+import type { AppDeps } from '../api/deps.js';
 import { DEMO_PASSWORD } from '../db/seeders/DemoSeeder.js';
 import { LeadSchema } from '../db/entities.js';
 import { launchBrowser, type TestBrowser } from './browser.js';
@@ -31,16 +32,28 @@ function assignedLead(h: Harness, leadId: string) {
   });
 }
 
+/** The ORM and Temporal client the served app uses instead of the harness's own (an outage test's proxied ones). */
+export interface WebAppDependencies extends Pick<AppDeps, 'orm' | 'temporal'> {
+  stop(): Promise<void>;
+}
+
 /** One harness, one API server and one Chromium for a browser test file. */
-export async function startWebApp(): Promise<WebApp> {
+export async function startWebApp(options: { dependencies?: (h: Harness) => Promise<WebAppDependencies> } = {}): Promise<WebApp> {
   const h = await startHarness();
-  const app = createApp({ orm: h.orm, temporal: h.temporal, config: h.config, webRoot });
+  const dependencies = await options.dependencies?.(h);
+  const app = createApp({ orm: dependencies?.orm ?? h.orm, temporal: dependencies?.temporal ?? h.temporal, config: h.config, webRoot });
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
   const address = server.address();
   const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  const browser = await launchBrowser();
+  const browser = await launchBrowser().catch(async (error: unknown) => {
+    // Without this the harness's worker outlives the file and Jest never exits.
+    await new Promise((resolve) => server.close(resolve));
+    await dependencies?.stop();
+    await h.stop();
+    throw error;
+  });
   mkdirSync(shots, { recursive: true });
 
   async function signIn(email: string, landing = '/leads') {
@@ -66,6 +79,7 @@ export async function startWebApp(): Promise<WebApp> {
     async stop() {
       await browser.close();
       await new Promise((resolve) => server.close(resolve));
+      await dependencies?.stop();
       await h.stop();
     },
   };
