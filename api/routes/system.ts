@@ -37,7 +37,7 @@ export function systemRoutes({ temporal, config }: RouteDeps): Router {
 
   /**
    * Pollers and statistics of one task type of the lead queue. DEFAULT mode (apiMode unset) on server
-   * 1.29 always lists the root partition's pollers (where every partition forwards its polls) and with
+   * 1.29 always lists the root partition's pollers (the others forward it the polls they have no task for) and with
    * `reportStats` sums the backlog over every partition and build; `reportPollers` only applies to the
    * deprecated ENHANCED mode, which would report one build's queue only. So: one call per task type.
    */
