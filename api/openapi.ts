@@ -145,6 +145,7 @@ export function openApiDocument() {
         ...(operation.security === 'none' ? {} : { 401: { $ref: '#/components/responses/Error' } }),
         ...(operation.security === 'session' ? { 403: { $ref: '#/components/responses/Error' } } : {}),
         ...(pathParams.length ? { 404: { $ref: '#/components/responses/Error' } } : {}),
+        503: { $ref: '#/components/responses/Unavailable' },
       },
     };
   }
@@ -164,7 +165,14 @@ export function openApiDocument() {
         apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key' },
       },
       schemas: { Error: errorSchema },
-      responses: { Error: { description: 'An error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } } },
+      responses: {
+        Error: { description: 'An error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+        Unavailable: {
+          description: 'Postgres or Temporal is briefly unavailable (`service_unavailable`, `details.dependency` says which). Try again after `Retry-After` seconds.',
+          headers: { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' } } },
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        },
+      },
     },
   };
 }

@@ -84,7 +84,7 @@ describe('signing in', () => {
     await request(h.app).get('/api/leads').set('Authorization', 'Bearer not.a.token').expect(401);
   });
 
-  it('when the database cannot be reached, then a signed-in caller gets a 500, not a 401 that signs them out', async () => {
+  it('when the app\'s database has been dropped, then a signed-in caller gets a 500, not a 401 that signs them out', async () => {
     // Found by the chaos run: a Postgres restart turned every request into "Sign in to continue".
     const auth = await h.login('north.rep1@leadline.test');
     const { postgresUrl, templateDatabase } = testServices();
