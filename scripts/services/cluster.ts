@@ -233,7 +233,7 @@ export async function startTemporalCluster(options: ClusterOptions): Promise<Run
   };
   try {
     say(`starting Temporal ${temporalRoles.join(', ')} (logs in ${logDir})`);
-    await Promise.all(temporalRoles.map((role) => step(`starting ${role}`, () => services[role].start())));
+    await Promise.all(temporalRoles.map((role) => step(`starting ${role}`, () => startRole(services[role]))));
     const connection = await step('connecting to the frontend', () => Connection.connect({ address }));
     let shardCount: number;
     try {
@@ -254,6 +254,19 @@ export async function startTemporalCluster(options: ClusterOptions): Promise<Run
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+/**
+ * On a new database (or a new frontend address) the roles race to write the cluster's metadata record, and a
+ * loser exits ("failed to initialize current cluster metadata"). By then the record is there: start it again.
+ */
+async function startRole(service: ServiceProcess): Promise<void> {
+  try {
+    await service.start();
+  } catch (error) {
+    if (!(error instanceof Error && error.message.includes('cluster metadata'))) throw error;
+    await service.start();
   }
 }
 
