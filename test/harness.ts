@@ -16,6 +16,7 @@ import { defaultPolicyRules, type PolicyRules } from '../domain/policy.js';
 import { createLeadWorker } from '../worker.js';
 import { testServices } from './services.js';
 import { requestIdClientInterceptor } from '../requestContext.js';
+import type { TemporalConnectionOptions } from '../temporalConnection.js';
 
 export interface Harness {
   orm: MikroORM;
@@ -72,11 +73,13 @@ async function openAllHours(orm: MikroORM) {
  * A fresh database copied from the migrated template and seeded with the demo data, a worker on
  * its own task queue and the API app around both: one per test file, all on the shared servers.
  * `providers` points the worker and the app at Twilio and SendGrid (fakes, in tests); without it
- * both run in sandbox mode. `buildId` is what the worker tells Temporal it runs.
+ * both run in sandbox mode. `buildId` is what the worker tells Temporal it runs. `temporal` is where the
+ * worker and the app's client connect (another server, TLS); the shared dev server by default.
  */
-export async function startHarness(options: { providers?: ProviderSettings; buildId?: string } = {}): Promise<Harness> {
+export async function startHarness(options: { providers?: ProviderSettings; buildId?: string; temporal?: TemporalConnectionOptions } = {}): Promise<Harness> {
   const { providers, buildId } = options;
   const services = testServices();
+  const temporalConnection = options.temporal ?? { address: services.temporalAddress };
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
     runtimeInstalled = true;
@@ -89,7 +92,7 @@ export async function startHarness(options: { providers?: ProviderSettings; buil
   await openAllHours(orm);
 
   const taskQueue = `leads-${name}`;
-  const workerConnection = await NativeConnection.connect({ address: services.temporalAddress });
+  const workerConnection = await NativeConnection.connect(temporalConnection);
   const worker = await createLeadWorker({
     orm,
     connection: workerConnection,
@@ -101,7 +104,7 @@ export async function startHarness(options: { providers?: ProviderSettings; buil
   });
   const running = worker.run();
 
-  const connection = await Connection.connect({ address: services.temporalAddress });
+  const connection = await Connection.connect(temporalConnection);
   const temporal = new Client({ connection, namespace: 'default', interceptors: { workflow: [requestIdClientInterceptor] } });
   const config: AppDeps['config'] = {
     NODE_ENV: 'test',

@@ -1,8 +1,9 @@
 /**
  * A Temporal cluster in the production shape on one machine: the server's four roles (frontend, history,
  * matching, worker) as four processes on a Postgres of the caller's, with the schema set up by Temporal's own
- * SQL tool, the namespace and Leadline's search attributes registered, and optionally the Web UI. The server,
- * dynamic and UI configs are the files in deploy/temporal that docker-compose.yml mounts too.
+ * SQL tool, the namespace and Leadline's search attributes registered, and optionally the Web UI and a frontend
+ * that serves mTLS (`frontendTls`). The server, dynamic and UI configs are the files in deploy/temporal that
+ * docker-compose.yml mounts too.
  *
  * `npm run cluster` (scripts/cluster.ts) runs Leadline on top; a caller may also kill and restart one role
  * through its handle in `services`.
@@ -10,13 +11,14 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Connection, isGrpcServiceError } from '@temporalio/client';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes.js';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import { databaseUrl } from '../../db/databases.js';
+import { temporalConnectionOptions, type TemporalConnectionOptions } from '../../temporalConnection.js';
 import { searchAttributes } from '../../workflows/definitions.js';
 import { logTail, ServiceProcess } from './process.js';
 import { findOrBuildTool, temporalServer, temporalSqlTool, temporalUiServer, type GoTool } from './tools.js';
@@ -83,6 +85,48 @@ function canListen(port: number): Promise<boolean> {
 
 export const DEFAULT_HISTORY_SHARDS = 4;
 
+/**
+ * The frontend over TLS with client certificates required (mTLS), from PEM files. The cluster's own clients of
+ * the frontend (the history, matching and worker roles, the Web UI and this module's setup calls) verify it by
+ * `caFile` and present the `systemCert` pair. Traffic between the roles (internode) stays plain.
+ */
+export interface FrontendTls {
+  certFile: string;
+  keyFile: string;
+  /** Client certificates must be signed by this CA. */
+  clientCaFile: string;
+  /** The CA that signed `certFile`. */
+  caFile: string;
+  systemCertFile: string;
+  systemKeyFile: string;
+  /** The name to expect on `certFile` where it does not name the frontend's host (127.0.0.1). */
+  serverName?: string;
+}
+
+/** The variables server.yaml and ui.yaml read their TLS settings from (absolute paths: the processes run in the config folder). */
+function frontendTlsEnv(tls: FrontendTls): Record<string, string> {
+  return {
+    FRONTEND_TLS_CERT_FILE: resolve(tls.certFile),
+    FRONTEND_TLS_KEY_FILE: resolve(tls.keyFile),
+    FRONTEND_TLS_CLIENT_CA_FILE: resolve(tls.clientCaFile),
+    FRONTEND_TLS_CA_FILE: resolve(tls.caFile),
+    FRONTEND_TLS_SYSTEM_CERT_FILE: resolve(tls.systemCertFile),
+    FRONTEND_TLS_SYSTEM_KEY_FILE: resolve(tls.systemKeyFile),
+    ...(tls.serverName ? { FRONTEND_TLS_SERVER_NAME: tls.serverName } : {}),
+  };
+}
+
+/** How this module's own calls reach the frontend: as the cluster's system client when it serves TLS. */
+function frontendConnectionOptions(address: string, tls: FrontendTls | undefined): TemporalConnectionOptions {
+  if (!tls) return { address };
+  return temporalConnectionOptions(address, {
+    TEMPORAL_TLS_CERT: tls.systemCertFile,
+    TEMPORAL_TLS_KEY: tls.systemKeyFile,
+    TEMPORAL_TLS_CA: tls.caFile,
+    TEMPORAL_TLS_SERVER_NAME: tls.serverName,
+  });
+}
+
 export interface ClusterOptions {
   /** Any database on the Postgres server, as a user that may create databases; Temporal's databases go beside it. */
   postgresUrl: string;
@@ -99,6 +143,8 @@ export interface ClusterOptions {
   configDir?: string;
   /** Added to the environment of every Temporal process (for settings a config of your own reads). */
   env?: Record<string, string>;
+  /** Serve the frontend over mTLS; plain gRPC without it. */
+  frontendTls?: FrontendTls;
 }
 
 export interface RunningCluster {
@@ -183,6 +229,8 @@ export async function startTemporalCluster(options: ClusterOptions): Promise<Run
   }
 
   const address = `127.0.0.1:${ports.frontend.grpc}`;
+  const tlsEnv = options.frontendTls ? frontendTlsEnv(options.frontendTls) : {};
+  const frontend = frontendConnectionOptions(address, options.frontendTls);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...dbEnv,
@@ -198,6 +246,7 @@ export async function startTemporalCluster(options: ClusterOptions): Promise<Run
     TEMPORAL_MATCHING_MEMBERSHIP_PORT: String(ports.matching.membership),
     TEMPORAL_WORKER_PORT: String(ports.worker.grpc),
     TEMPORAL_WORKER_MEMBERSHIP_PORT: String(ports.worker.membership),
+    ...tlsEnv,
     ...options.env,
   };
   const services = Object.fromEntries(
@@ -211,7 +260,7 @@ export async function startTemporalCluster(options: ClusterOptions): Promise<Run
         cwd: configDir,
         env,
         logFile: join(logDir, `${role}.log`),
-        ready: () => roleReady(role, ports),
+        ready: () => roleReady(role, ports, frontend),
         readyTimeoutMs: 120_000,
       }),
     ]),
@@ -222,7 +271,7 @@ export async function startTemporalCluster(options: ClusterOptions): Promise<Run
         command: uiServer,
         args: ['--config', '.', '--env', 'ui', 'start'],
         cwd: configDir,
-        env: { ...process.env, TEMPORAL_ADDRESS: address, TEMPORAL_UI_PORT: String(ports.ui), ...options.env },
+        env: { ...process.env, TEMPORAL_ADDRESS: address, TEMPORAL_UI_PORT: String(ports.ui), ...tlsEnv, ...options.env },
         logFile: join(logDir, 'ui.log'),
         ready: async () => (await fetch(`http://127.0.0.1:${ports.ui}/`)).ok,
       })
@@ -234,7 +283,7 @@ export async function startTemporalCluster(options: ClusterOptions): Promise<Run
   try {
     say(`starting Temporal ${temporalRoles.join(', ')} (logs in ${logDir})`);
     await Promise.all(temporalRoles.map((role) => step(`starting ${role}`, () => startRole(services[role]))));
-    const connection = await step('connecting to the frontend', () => Connection.connect({ address }));
+    const connection = await step('connecting to the frontend', () => Connection.connect(frontend));
     let shardCount: number;
     try {
       await step(`namespace ${namespace}`, () => ensureNamespace(connection, namespace));
@@ -327,10 +376,12 @@ function runTool(command: string, args: string[], env: NodeJS.ProcessEnv, logFil
   }).finally(() => closeSync(log));
 }
 
-async function roleReady(role: TemporalRole, ports: ClusterPorts): Promise<boolean> {
+async function roleReady(role: TemporalRole, ports: ClusterPorts, frontend: TemporalConnectionOptions): Promise<boolean> {
   const service = HEALTH_SERVICE[role];
   if (!service) return listening(ports[role].membership);
-  const connection = Connection.lazy({ address: `127.0.0.1:${ports[role].grpc}`, connectTimeout: 1_000 });
+  // Only the frontend may serve TLS; the other roles' gRPC is internode traffic, which stays plain.
+  const target = role === 'frontend' ? frontend : { address: `127.0.0.1:${ports[role].grpc}` };
+  const connection = Connection.lazy({ ...target, connectTimeout: 1_000 });
   try {
     const { status } = await connection.withDeadline(Date.now() + 2_000, () => connection.healthService.check({ service }));
     return status === SERVING;
