@@ -35,7 +35,7 @@ describe('chaos, quick', () => {
     expect(report.faultCounts).toEqual({ worker_kill: 1, postgres_restart: 1, temporal_restart: 1 });
     expect(report.leadsChecked).toBe(36);
     expect(Object.values(report.statuses).reduce((a, b) => a + b, 0)).toBe(36);
-    expect(report.checks.map((c) => c.name)).toEqual(['lead_state', 'workflow_state', 'no_duplicates', 'no_missing_steps', 'provider_calls', 'opt_outs', 'api']);
+    expect(report.checks.map((c) => c.name)).toEqual(['lead_state', 'workflow_state', 'no_duplicates', 'no_missing_steps', 'provider_calls', 'opt_outs', 'api', 'process_exits']);
     // The fakes saw real SDK calls, and the STOPs suppressed some SMS.
     expect(report.figures.twilioSends).toBeGreaterThan(0);
     expect(report.figures.sendgridSends).toBeGreaterThan(0);

@@ -4,6 +4,8 @@
  * checked against its history and the provider calls. Exits non-zero on FAIL.
  *
  *   npm run chaos -- --seed 1234 --leads 2000     (also CHAOS_SEED, CHAOS_LEADS)
+ *   npm run chaos -- --cluster [--shards 4]       Temporal as the cluster of `npm run cluster`, whose
+ *                                                 frontend, history and matching are SIGKILLed in turn
  */
 import { parseArgs } from 'node:util';
 
@@ -20,6 +22,8 @@ const { values } = parseArgs({
     rate: { type: 'string' },
     step: { type: 'string' },
     json: { type: 'string' },
+    cluster: { type: 'boolean' },
+    shards: { type: 'string' },
   },
 });
 const number = (flag: string | undefined, env: string | undefined, fallback: number) => {
@@ -31,6 +35,8 @@ const number = (flag: string | undefined, env: string | undefined, fallback: num
 };
 
 const seed = number(values.seed, process.env.CHAOS_SEED, randomSeed());
+const historyShards = values.shards === undefined ? undefined : number(values.shards, undefined, 4);
+if (historyShards !== undefined && !Number.isInteger(historyShards)) throw new Error(`--shards takes a whole number, not ${values.shards}`);
 const report = await runChaos({
   ...fullRun,
   seed,
@@ -38,6 +44,8 @@ const report = await runChaos({
   workers: number(values.workers, process.env.CHAOS_WORKERS, fullRun.workers),
   leadsPerSecond: number(values.rate, process.env.CHAOS_RATE, fullRun.leadsPerSecond),
   stepSeconds: number(values.step, process.env.CHAOS_STEP, fullRun.stepSeconds),
+  temporal: values.cluster ? 'cluster' : 'dev',
+  historyShards,
   stopOnExit: true,
 });
 console.log(formatReport(report));

@@ -1,8 +1,22 @@
 import type { Rng } from './rng.js';
-import type { ChaosSystem } from './system.js';
+import type { ChaosSystem, CrashedRole, TemporalBackend } from './system.js';
 
-export const faultKinds = ['worker_kill', 'postgres_restart', 'temporal_restart'] as const;
+export const faultKinds = ['worker_kill', 'postgres_restart', 'temporal_restart', 'frontend_kill', 'history_kill', 'matching_kill'] as const;
 export type FaultKind = (typeof faultKinds)[number];
+
+/**
+ * What each Temporal backend goes through. The dev server is one process, so it is restarted whole. The
+ * cluster is not restarted whole: its roles are SIGKILLed one at a time instead, which is harsher than a
+ * graceful restart (no shard handoff, the ring finds out by itself), gives each role several crashes per
+ * run instead of sharing the run's faults with a restart of all four, and the Postgres restarts still take
+ * every role's store away at once. The dev list keeps its order, so a recorded dev seed replays its faults.
+ */
+export const faultKindsOf: Record<TemporalBackend, readonly FaultKind[]> = {
+  dev: ['worker_kill', 'postgres_restart', 'temporal_restart'],
+  cluster: ['worker_kill', 'postgres_restart', 'frontend_kill', 'history_kill', 'matching_kill'],
+};
+
+const crashedRole: Partial<Record<FaultKind, CrashedRole>> = { frontend_kill: 'frontend', history_kill: 'history', matching_kill: 'matching' };
 
 export interface Fault {
   kind: FaultKind;
@@ -27,11 +41,10 @@ const sleep = (ms: number, cancelled: () => boolean) =>
     tick();
   });
 
-async function inject(system: ChaosSystem, kind: FaultKind, rng: Rng): Promise<string> {
+async function inject(system: ChaosSystem, kind: FaultKind, worker: () => number): Promise<string> {
   switch (kind) {
     case 'worker_kill': {
-      const pids = system.workerPids();
-      const { killed, started } = await system.killWorker(rng.int(0, pids.length - 1));
+      const { killed, started } = await system.killWorker(worker());
       return `SIGKILL worker ${killed}, started ${started}`;
     }
     case 'postgres_restart':
@@ -40,6 +53,12 @@ async function inject(system: ChaosSystem, kind: FaultKind, rng: Rng): Promise<s
     case 'temporal_restart':
       await system.restartTemporal();
       return 'stopped and started on the same SQLite file and port';
+    case 'frontend_kill':
+    case 'history_kill':
+    case 'matching_kill': {
+      const { killed, started } = await system.crashTemporalRole(crashedRole[kind]!);
+      return `SIGKILL ${crashedRole[kind]} ${killed}, started ${started} on the same ports`;
+    }
   }
 }
 
@@ -49,16 +68,20 @@ async function inject(system: ChaosSystem, kind: FaultKind, rng: Rng): Promise<s
  * more often than chance between bags.
  */
 export function startFaults(system: ChaosSystem, rng: Rng, plan: FaultPlan, runStart: number, say: (line: string) => void) {
+  const kinds = faultKindsOf[system.temporalServer.backend];
   const faults: Fault[] = [];
   let stopped = false;
   let bag: FaultKind[] = [];
   const nextKind = () => {
-    if (bag.length === 0) bag = rng.shuffle(faultKinds);
+    if (bag.length === 0) bag = rng.shuffle(kinds);
     return bag.shift()!;
   };
+  // On the cluster the workers are killed in turn, so each one is; the dev run keeps its seeded pick.
+  let workerKills = 0;
+  const worker = () => (system.temporalServer.backend === 'cluster' ? workerKills++ : rng.int(0, system.workerPids().length - 1));
 
   const done = (async () => {
-    const queue = plan.mode === 'once_each' ? rng.shuffle(faultKinds) : null;
+    const queue = plan.mode === 'once_each' ? rng.shuffle(kinds) : null;
     while (!stopped) {
       await sleep(rng.int(plan.minGapMs, plan.maxGapMs), () => stopped);
       if (stopped) break;
@@ -66,7 +89,7 @@ export function startFaults(system: ChaosSystem, rng: Rng, plan: FaultPlan, runS
       if (!kind) break;
       const at = Date.now() - runStart;
       say(`fault ${faults.length + 1}: ${kind} at ${(at / 1000).toFixed(1)} s`);
-      const detail = await inject(system, kind, rng);
+      const detail = await inject(system, kind, worker);
       faults.push({ kind, at, tookMs: Date.now() - runStart - at, detail });
       say(`  ${detail}; back after ${((Date.now() - runStart - at) / 1000).toFixed(1)} s`);
     }
@@ -85,6 +108,7 @@ export function startFaults(system: ChaosSystem, rng: Rng, plan: FaultPlan, runS
   };
 }
 
-export function countByKind(faults: Fault[]): Record<FaultKind, number> {
-  return Object.fromEntries(faultKinds.map((kind) => [kind, faults.filter((f) => f.kind === kind).length])) as Record<FaultKind, number>;
+/** Per kind the backend goes through, zero included. */
+export function countByKind(faults: Fault[], backend: TemporalBackend): Partial<Record<FaultKind, number>> {
+  return Object.fromEntries(faultKindsOf[backend].map((kind) => [kind, faults.filter((f) => f.kind === kind).length]));
 }

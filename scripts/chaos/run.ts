@@ -4,7 +4,7 @@ import { countByKind, startFaults, type Fault, type FaultKind, type FaultPlan } 
 import { createRng } from './rng.js';
 import { chaosPolicy, createTeams, phoneSource, planLeads, type LeadKind } from './scenario.js';
 import { waitUntilSettled } from './settle.js';
-import { startSystem } from './system.js';
+import { startSystem, type ChaosSystem, type TemporalBackend } from './system.js';
 
 export interface ChaosOptions {
   leads: number;
@@ -13,6 +13,10 @@ export interface ChaosOptions {
   repsPerTeam: number;
   /** worker.ts processes running at once (a killed one is replaced). */
   workers: number;
+  /** The dev server (the default) or the cluster of four role processes on the run's Postgres. */
+  temporal?: TemporalBackend;
+  /** The cluster's history shards. */
+  historyShards?: number;
   /** The policy's unit: escalations and cadence steps come this many seconds apart. */
   stepSeconds: number;
   leadsPerSecond: number;
@@ -41,12 +45,14 @@ export const fullRun: Omit<ChaosOptions, 'seed'> = {
 export interface ChaosReport {
   seed: number;
   options: Pick<ChaosOptions, 'leads' | 'teams' | 'repsPerTeam' | 'workers' | 'stepSeconds' | 'leadsPerSecond'>;
+  temporal: ChaosSystem['temporalServer'];
   plannedKinds: Record<LeadKind, number>;
   leadsChecked: number;
   durationMs: number;
   phases: { setupMs: number; driveMs: number; settleMs: number; checkMs: number };
   faults: Fault[];
-  faultCounts: Record<FaultKind, number>;
+  /** Per kind the backend goes through. */
+  faultCounts: Partial<Record<FaultKind, number>>;
   statuses: Record<string, number>;
   workflows: Record<string, number>;
   /** Workflows whose lead the API rolled back after starting them (a fault hit in between); each failed at once. */
@@ -55,7 +61,8 @@ export interface ChaosReport {
   figures: RunFigures;
   /** `unavailable`: 503s by the dependency the API named; `retried`: no answer and other 5xx, by what they got. */
   api: { calls: number; unavailable: Record<string, number>; retried: Record<string, number>; errors: string[] };
-  unexpectedWorkerExits: { pid: number; code: number | null; signal: string | null; tail: string }[];
+  /** Worker processes (and Temporal roles) that exited without being asked: each fails the run. */
+  unexpectedWorkerExits: ChaosSystem['unexpectedWorkerExits'];
   checks: CheckResult[];
   verdict: 'PASS' | 'FAIL';
   /** Logs and data of a failed run, kept for a look. */
@@ -69,7 +76,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
   const rng = createRng(options.seed);
   say(`seed ${options.seed}: ${options.leads} leads, ${options.teams} teams of ${options.repsPerTeam}, ${options.workers} workers, steps every ${options.stepSeconds} s`);
-  const system = await startSystem({ workers: options.workers, workflowBundlePath: options.workflowBundlePath, say, stopOnExit: options.stopOnExit });
+  const system = await startSystem({
+    workers: options.workers,
+    temporal: options.temporal ?? 'dev',
+    historyShards: options.historyShards,
+    workflowBundlePath: options.workflowBundlePath,
+    say,
+    stopOnExit: options.stopOnExit,
+  });
   let failed = true;
   try {
     const rules = chaosPolicy(options.stepSeconds);
@@ -131,20 +145,27 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       checked: records.length,
       violations: [...driverErrors, ...driver.stats.gaveUp.map((g) => `gave up on ${g.what}: ${g.last}`)],
     };
-    const checks = [...result.checks, api];
+    const exits: CheckResult = {
+      name: 'process_exits',
+      what: 'no worker process or Temporal role exited without being asked (each is restarted, but it is a crash)',
+      checked: system.processesStarted(),
+      violations: system.unexpectedWorkerExits.map((exit) => `${exit.process} ${exit.pid} exited (${exit.code ?? exit.signal})`),
+    };
+    const checks = [...result.checks, api, exits];
     const verdict = checks.every((c) => c.violations.length === 0) ? 'PASS' : 'FAIL';
     failed = verdict === 'FAIL';
     const plannedKinds = {} as Record<LeadKind, number>;
     for (const plan of plans) plannedKinds[plan.kind] = (plannedKinds[plan.kind] ?? 0) + 1;
     return {
       seed: options.seed,
+      temporal: system.temporalServer,
       options: { leads: options.leads, teams: options.teams, repsPerTeam: options.repsPerTeam, workers: options.workers, stepSeconds: options.stepSeconds, leadsPerSecond: options.leadsPerSecond },
       plannedKinds,
       leadsChecked: result.checks[0]!.checked,
       durationMs: Date.now() - started,
       phases: { setupMs, driveMs, settleMs, checkMs: Date.now() - checkStart },
       faults: faults.faults,
-      faultCounts: countByKind(faults.faults),
+      faultCounts: countByKind(faults.faults, system.temporalServer.backend),
       statuses: result.statuses,
       workflows: result.workflows,
       orphanWorkflows: result.orphans,
@@ -167,8 +188,14 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 export function formatReport(report: ChaosReport, examples = 10): string {
   const lines: string[] = [];
   const o = report.options;
-  lines.push(`Chaos run, seed ${report.seed} (replay: npm run chaos -- --seed ${report.seed} --leads ${o.leads})`);
+  const cluster = report.temporal.backend === 'cluster';
+  lines.push(`Chaos run, seed ${report.seed} (replay: npm run chaos --${cluster ? ' --cluster' : ''} --seed ${report.seed} --leads ${o.leads})`);
   lines.push(`  leads: ${o.leads} over ${o.teams} teams of ${o.repsPerTeam} reps, ${o.leadsPerSecond}/s, policy step ${o.stepSeconds} s, ${o.workers} worker processes`);
+  lines.push(
+    report.temporal.backend === 'cluster'
+      ? `  Temporal: cluster, frontend, history, matching and worker as four processes on the run's Postgres, ${report.temporal.historyShards} history shards`
+      : '  Temporal: dev server on SQLite',
+  );
   lines.push(`  planned: ${Object.entries(report.plannedKinds).map(([k, n]) => `${k} ${n}`).join(', ')}`);
   lines.push(`  duration: ${seconds(report.durationMs)} (setup ${seconds(report.phases.setupMs)}, drive ${seconds(report.phases.driveMs)}, settle ${seconds(report.phases.settleMs)}, checks ${seconds(report.phases.checkMs)})`);
   lines.push(`  faults: ${report.faults.length} (${Object.entries(report.faultCounts).map(([k, n]) => `${k} ${n}`).join(', ')})`);
@@ -190,8 +217,8 @@ export function formatReport(report: ChaosReport, examples = 10): string {
       `${counted(otherServerErrors)} other 5xx, ${report.api.retried['no answer'] ?? 0} unanswered; each tried again`,
   );
   for (const error of report.api.errors.slice(0, 5)) lines.push(`    e.g. ${error}`);
-  lines.push(`  worker exits nobody asked for: ${report.unexpectedWorkerExits.length}`);
-  for (const exit of report.unexpectedWorkerExits.slice(0, 3)) lines.push(`    pid ${exit.pid} (${exit.code ?? exit.signal}): ${exit.tail.split('\n').filter(Boolean).slice(-3).join(' | ').slice(0, 400)}`);
+  lines.push(`  process exits nobody asked for: ${report.unexpectedWorkerExits.length}`);
+  for (const exit of report.unexpectedWorkerExits.slice(0, 3)) lines.push(`    ${exit.process} ${exit.pid} (${exit.code ?? exit.signal}): ${exit.tail.split('\n').filter(Boolean).slice(-3).join(' | ').slice(0, 400)}`);
   lines.push(`  checks (${report.leadsChecked} leads):`);
   for (const check of report.checks) {
     lines.push(`    ${check.violations.length === 0 ? 'ok  ' : 'FAIL'} ${check.name}: ${check.what} (${check.checked} checked${check.violations.length ? `, ${check.violations.length} violations` : ''})`);

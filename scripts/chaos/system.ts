@@ -12,6 +12,8 @@ import { startFakeSendgrid, type FakeSendgrid } from '../../test/fakes/sendgrid.
 import { startFakeTwilio, type FakeTwilio } from '../../test/fakes/twilio.js';
 import { freePort, scratchDir } from '../../test/services.js';
 import { workflowInterceptorModules, workflowsPath } from '../../worker.js';
+import { DEFAULT_HISTORY_SHARDS, freeClusterPorts, startTemporalCluster, type RunningCluster, type TemporalRole } from '../services/cluster.js';
+import { logTail } from '../services/process.js';
 import { startEmbeddedPostgres, type RunningPostgres } from '../services/postgres.js';
 import { startTemporalDevServer, type RunningTemporal } from '../services/temporal.js';
 import { startWorkerProcess, type WorkerProcess } from '../services/worker.js';
@@ -21,8 +23,17 @@ const SMS_FROM = '+15017122661';
 const SENDGRID_KEY = 'SG.chaos-key-for-the-fake';
 export const TASK_QUEUE = 'chaos-leads';
 
+/** `dev`: the Temporal dev server, one process on a SQLite file. `cluster`: the production shape, the server's four roles as four processes on this run's Postgres. */
+export type TemporalBackend = 'dev' | 'cluster';
+
+/** The roles a chaos run crashes; the worker role (Temporal's own system workflows) is not on a lead's path. */
+export type CrashedRole = Exclude<TemporalRole, 'worker'>;
+
 export interface SystemOptions {
   workers: number;
+  temporal: TemporalBackend;
+  /** The cluster's history shards (fixed when its database is created); the dev server has its own. */
+  historyShards?: number;
   /** A prebuilt workflow bundle (the Jest run has one); otherwise one is built here. */
   workflowBundlePath?: string;
   say: (line: string) => void;
@@ -31,6 +42,8 @@ export interface SystemOptions {
 }
 
 export interface WorkerExit {
+  /** `worker.ts`, or the Temporal role's name. */
+  process: string;
   pid: number;
   code: number | null;
   signal: string | null;
@@ -38,9 +51,10 @@ export interface WorkerExit {
 }
 
 /**
- * The system under test, all of it its own: an embedded Postgres and a Temporal dev server on free
- * ports with their data in a scratch folder (so both can be restarted on the same data), `worker.ts`
- * processes, the API in this process, and fakes of Twilio and SendGrid the real SDKs are pointed at.
+ * The system under test, all of it its own: an embedded Postgres and Temporal (the dev server, or the
+ * cluster on that Postgres in databases of its own) on free ports with their data in a scratch folder (so
+ * each can be restarted on the same data), `worker.ts` processes, the API in this process, and fakes of
+ * Twilio and SendGrid the real SDKs are pointed at.
  */
 export interface ChaosSystem {
   orm: MikroORM;
@@ -50,13 +64,20 @@ export interface ChaosSystem {
   twilio: FakeTwilio;
   sendgrid: FakeSendgrid;
   scratch: string;
+  /** Which Temporal runs; the cluster's shard count as the running cluster reports it. */
+  temporalServer: { backend: 'dev' } | { backend: 'cluster'; historyShards: number };
   workerPids(): number[];
-  /** Worker exits nobody asked for (each was replaced, as a supervisor would). */
+  /** Exits of worker processes and Temporal roles nobody asked for (each was restarted, as a supervisor would). */
   unexpectedWorkerExits: WorkerExit[];
+  /** Worker processes and Temporal role processes started so far. */
+  processesStarted(): number;
   /** SIGKILLs one worker, then starts its replacement; returns both pids. */
   killWorker(index: number): Promise<{ killed: number; started: number }>;
   restartPostgres(): Promise<void>;
+  /** The dev server: stopped and started on the same SQLite file. */
   restartTemporal(): Promise<void>;
+  /** The cluster: SIGKILLs one role's process, then starts it again on the same ports and databases. */
+  crashTemporalRole(role: CrashedRole): Promise<{ killed: number; started: number }>;
   stop(keepScratch: boolean): Promise<void>;
 }
 
@@ -101,11 +122,32 @@ export async function startSystem(options: SystemOptions): Promise<ChaosSystem> 
     // server times out its own persistence calls; the file still survives every restart.
     const temporalOptions = { port: temporalPort, dbFile: join(scratch.path, 'temporal.db'), sqlitePragmas: { journal_mode: 'wal' }, log: logTo('temporal.log') };
 
-    options.say(`system under test in ${scratch.path}: Postgres on ${pgPort}, Temporal on ${temporalPort}, API on ${apiPort}`);
     let postgres: RunningPostgres;
-    let temporalServer: RunningTemporal;
-    [postgres, temporalServer] = await Promise.all([startEmbeddedPostgres(postgresOptions), startTemporalDevServer(temporalOptions)]);
-    stops.push(['Postgres', () => postgres.stop()], ['Temporal', () => temporalServer.stop()]);
+    let temporalServer: RunningTemporal | null = null;
+    let cluster: RunningCluster | null = null;
+    if (options.temporal === 'cluster') {
+      // Membership ports must fit Temporal's SMALLINT column; this helper picks them below 32768. No Web UI.
+      const ports = { ...(await freeClusterPorts()), ui: undefined };
+      options.say(`system under test in ${scratch.path}: Postgres on ${pgPort}, Temporal cluster frontend on ${ports.frontend.grpc}, API on ${apiPort}`);
+      postgres = await startEmbeddedPostgres(postgresOptions);
+      stops.push(['Postgres', () => postgres.stop()]);
+      const startedCluster = await startTemporalCluster({
+        postgresUrl: postgres.url('postgres'),
+        ports,
+        historyShards: options.historyShards ?? DEFAULT_HISTORY_SHARDS,
+        logDir: join(scratch.path, 'temporal'),
+        say: (line) => options.say(`Temporal cluster: ${line}`),
+      });
+      cluster = startedCluster;
+      stops.push(['Temporal', () => startedCluster.stop()]);
+    } else {
+      options.say(`system under test in ${scratch.path}: Postgres on ${pgPort}, Temporal on ${temporalPort}, API on ${apiPort}`);
+      let devServer: RunningTemporal;
+      [postgres, devServer] = await Promise.all([startEmbeddedPostgres(postgresOptions), startTemporalDevServer(temporalOptions)]);
+      temporalServer = devServer;
+      stops.push(['Postgres', () => postgres.stop()], ['Temporal', () => temporalServer!.stop()]);
+    }
+    const temporalAddress = cluster?.address ?? temporalServer!.address;
 
     await ensureDatabase(postgres.url('postgres'), 'leadline');
     const url = databaseUrl(postgres.url('postgres'), 'leadline');
@@ -131,7 +173,7 @@ export async function startSystem(options: SystemOptions): Promise<ChaosSystem> 
       sendgrid: { apiKey: SENDGRID_KEY, from: 'leads@chaos.example.com', webhookPublicKey: null, apiBaseUrl: sendgrid.url },
     };
 
-    const connection = await Connection.connect({ address: temporalServer.address });
+    const connection = await Connection.connect({ address: temporalAddress });
     stops.push(['the Temporal client', () => connection.close()]);
     const temporal = new Client({ connection, namespace: 'default' });
     const app = createApp({
@@ -157,7 +199,7 @@ export async function startSystem(options: SystemOptions): Promise<ChaosSystem> 
     // The same settings the API has, through the environment, as a deployment would give them.
     const workerEnv = {
       DATABASE_URL: url,
-      TEMPORAL_ADDRESS: temporalServer.address,
+      TEMPORAL_ADDRESS: temporalAddress,
       TEMPORAL_TASK_QUEUE: TASK_QUEUE,
       WORKFLOW_BUNDLE: bundlePath,
       JWT_SECRET,
@@ -183,7 +225,7 @@ export async function startSystem(options: SystemOptions): Promise<ChaosSystem> 
         // Ctrl-C reaches the workers too; only an exit while the run goes on is news.
         if (shuttingDown || killedOnPurpose.has(worker.pid)) return;
         const { exitCode: code, signalCode: signal } = worker.child;
-        unexpectedWorkerExits.push({ pid: worker.pid, code, signal, tail: worker.output().slice(-2_000) });
+        unexpectedWorkerExits.push({ process: 'worker.ts', pid: worker.pid, code, signal, tail: worker.output().slice(-2_000) });
         options.say(`worker ${worker.pid} exited on its own (${code ?? signal}); starting another, as a supervisor would`);
         if (workers[slot] === worker) await spawnWorker(slot).catch((error: unknown) => options.say(`could not replace it: ${String(error)}`));
       });
@@ -195,6 +237,34 @@ export async function startSystem(options: SystemOptions): Promise<ChaosSystem> 
       () => Promise.all(workers.map((worker) => worker.stop())),
     ]);
 
+    // A role that dies on its own is news too; it is started again, as a container's restart policy would.
+    const crashing = new Set<TemporalRole>();
+    let roleStarts = 0;
+    const superviseRole = (running: RunningCluster, role: TemporalRole) => {
+      roleStarts++;
+      const service = running.services[role];
+      const pid = service.pid!;
+      void service.exited.then(async (how) => {
+        if (shuttingDown || crashing.has(role)) return;
+        const signal = /^SIG/.test(how) ? how : null;
+        unexpectedWorkerExits.push({ process: `Temporal ${role}`, pid, code: signal ? null : Number(how), signal, tail: logTail(service.options.logFile, 2_000) });
+        options.say(`Temporal ${role} ${pid} exited on its own (${how}); starting it again`);
+        // A few tries, a pause apart: what took it down (Postgres restarting, say) may take a moment to pass.
+        for (let attempt = 1; !shuttingDown; attempt++) {
+          try {
+            await service.start();
+            superviseRole(running, role);
+            return;
+          } catch (error) {
+            options.say(`starting Temporal ${role} again, attempt ${attempt}: ${String(error).slice(0, 300)}`);
+            if (attempt === 5) return;
+            await new Promise((resolve) => setTimeout(resolve, 3_000));
+          }
+        }
+      });
+    };
+    if (cluster) for (const role of Object.keys(cluster.services) as TemporalRole[]) superviseRole(cluster, role);
+
     return {
       orm,
       temporal,
@@ -203,8 +273,10 @@ export async function startSystem(options: SystemOptions): Promise<ChaosSystem> 
       twilio,
       sendgrid,
       scratch: scratch.path,
+      temporalServer: cluster ? { backend: 'cluster', historyShards: cluster.historyShards } : { backend: 'dev' },
       workerPids: () => workers.map((worker) => worker.pid),
       unexpectedWorkerExits,
+      processesStarted: () => started + roleStarts,
       async killWorker(index) {
         const slot = index % workers.length;
         const victim = workers[slot]!;
@@ -218,8 +290,23 @@ export async function startSystem(options: SystemOptions): Promise<ChaosSystem> 
         postgres = await startEmbeddedPostgres(postgresOptions);
       },
       async restartTemporal() {
+        if (!temporalServer) throw new Error('the cluster is not restarted as a whole; its roles crash one at a time');
         await temporalServer.stop();
         temporalServer = await startTemporalDevServer(temporalOptions);
+      },
+      async crashTemporalRole(role) {
+        if (!cluster) throw new Error('the dev server has no roles of its own to crash');
+        const service = cluster.services[role];
+        const killed = service.pid!;
+        crashing.add(role);
+        try {
+          await service.kill();
+          await service.start();
+        } finally {
+          crashing.delete(role);
+        }
+        superviseRole(cluster, role);
+        return { killed, started: service.pid! };
       },
       async stop(keepScratch) {
         await stopAll();

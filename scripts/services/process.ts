@@ -44,7 +44,7 @@ export function logTail(file: string, bytes = TAIL_BYTES): string {
  */
 export class ServiceProcess {
   private child: ChildProcess | null = null;
-  private exited: Promise<void> = Promise.resolve();
+  private exitedAs: Promise<string> = Promise.resolve('never started');
 
   constructor(readonly options: ServiceProcessOptions) {}
 
@@ -60,6 +60,11 @@ export class ServiceProcess {
     return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /** Resolves once the process started last has exited, with its exit code or signal: a supervisor's cue. */
+  get exited(): Promise<string> {
+    return this.exitedAs;
+  }
+
   /** Starts it and resolves once `ready()` says so; rejects with its log's tail if it exits or times out first. */
   async start(): Promise<void> {
     const { name, command, args, cwd, env, logFile, ready, readyTimeoutMs = 60_000 } = this.options;
@@ -73,14 +78,14 @@ export class ServiceProcess {
     }
     this.child = child;
     let exitCode: string | null = null;
-    this.exited = new Promise((resolve) => {
+    this.exitedAs = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         exitCode = String(code ?? signal);
-        resolve();
+        resolve(exitCode);
       });
       child.once('error', (error) => {
         exitCode = error.message;
-        resolve();
+        resolve(exitCode);
       });
     });
     const deadline = Date.now() + readyTimeoutMs;
@@ -101,7 +106,7 @@ export class ServiceProcess {
     if (!this.running) return this.sweep();
     this.signal('SIGTERM');
     const force = setTimeout(() => this.signal('SIGKILL'), this.options.stopGraceMs ?? 15_000);
-    await this.exited;
+    await this.exitedAs;
     clearTimeout(force);
     this.sweep();
   }
@@ -110,7 +115,7 @@ export class ServiceProcess {
   async kill(): Promise<void> {
     if (!this.child) return;
     if (this.running) this.signal('SIGKILL');
-    await this.exited;
+    await this.exitedAs;
     this.sweep();
   }
 
