@@ -34,19 +34,20 @@ describe('fair assignment', () => {
     for (let batch = 0; batch < 10; batch++) {
       ids.push(...(await Promise.all(Array.from({ length: 50 }, (_, i) => h.startLead(team.id, { name: `Bulk ${batch * 50 + i}` })))));
     }
+    // Fairness is the point here, not speed: a CI machine busy with the cluster and chaos files may take minutes.
     const counts = await eventually(async () => {
       const rows = await h.orm.em.fork().find(LeadSchema, { team: team.id, assignee: { $ne: null } });
       if (rows.length < ids.length) return null;
       const perRep = new Map<string, number>();
       for (const row of rows) perRep.set(row.assignee!.id, (perRep.get(row.assignee!.id) ?? 0) + 1);
       return [...perRep.values()];
-    }, 120_000);
+    }, 300_000);
     expect(counts).toHaveLength(3);
     expect(counts.reduce((a, b) => a + b)).toBe(500);
     expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
     // One assignment decision per lead, no lead assigned twice.
     expect(await h.orm.em.fork().count(LeadEventSchema, { lead: { team: team.id }, type: 'assigned' })).toBe(500);
-  }, 180_000);
+  }, 360_000);
 
   it('follows per-person weights within one lead', async () => {
     const team = await h.createTeam('Weighted', [{ capacity: 1000, weight: 3 }, { capacity: 1000, weight: 2 }, { capacity: 1000, weight: 1 }], still);
@@ -55,13 +56,13 @@ describe('fair assignment', () => {
     const rows = await eventually(async () => {
       const found = await h.orm.em.fork().find(LeadSchema, { team: team.id, assignee: { $ne: null } });
       return found.length === 60 && found;
-    }, 50_000);
+    }, 150_000);
     const count = (userId: string) => rows.filter((row) => row.assignee?.id === userId).length;
     const [three, two, one] = team.staff.map((person) => count(person.id));
     expect(Math.abs(three! - 30)).toBeLessThanOrEqual(1);
     expect(Math.abs(two! - 20)).toBeLessThanOrEqual(1);
     expect(Math.abs(one! - 10)).toBeLessThanOrEqual(1);
-  }, 60_000);
+  }, 180_000);
 
   it('records every candidate and why each was skipped', async () => {
     const team = await h.createTeam('Reasons', [{ capacity: 5 }, { active: false }, { capacity: 0 }], still);
