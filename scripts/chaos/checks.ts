@@ -123,14 +123,21 @@ function contiguous(indexes: number[]): number | string {
 }
 
 export async function runChecks(input: {
-  system: ChaosSystem;
+  /** Only the provider fakes and the Temporal client are read, so a deploy rehearsal can bring its own. */
+  system: Pick<ChaosSystem, 'twilio' | 'sendgrid' | 'temporal'>;
   orm: MikroORM;
   records: LeadRecord[];
   teams: ChaosTeam[];
   rules: PolicyRules;
   views: Map<string, WorkflowView>;
+  /**
+   * A deploy rehearsal from a release older than the deadline rule (patch `escalation-deadline-decides`):
+   * a first contact logged before this moment was handled by that release, where the contact won a race
+   * with a deadline, and is held to the rule only from here on.
+   */
+  deadlineRuleFrom?: number;
 }): Promise<{ checks: CheckResult[]; figures: RunFigures; workflows: Record<string, number>; statuses: Record<string, number>; orphans: number }> {
-  const { system, orm, records, teams, rules, views } = input;
+  const { system, orm, records, teams, rules, views, deadlineRuleFrom = Number.NEGATIVE_INFINITY } = input;
   const sql = <T>(query: string) => orm.em.fork().getConnection().execute<T[]>(query);
   const leads = new Map((await sql<LeadRow>('select id, status, escalation_level, first_contact_at, first_contact_due_at, assignee_id, team_id, phone from lead')).map((row) => [row.id, row]));
   const tasks = await sql<TaskRow>('select id, lead_id, kind, title, status, idempotency_key from task');
@@ -265,7 +272,9 @@ export async function runChecks(input: {
     // Closed through the API before its workflow got to assign it (the assignment then says it skipped,
     // or never ran): then the workflow did nothing else either.
     const closedFirst = closedByApi && leadTasks.length === 0 && leadMessages.length === 0 && ofType('escalated', 'escalation_skipped').length === 0;
-    if (first !== 'assigned' && !(closedFirst && (first === 'assignment_skipped' || first === 'missing'))) flag(missing, leadId, `first assignment is ${first}`);
+    // A lead that came in while nobody could take it waits in the queue until an assignment takes it out.
+    const leftQueue = first === 'queued' && assignments.some((e) => e.type === 'assigned');
+    if (first !== 'assigned' && !leftQueue && !(closedFirst && (first === 'assignment_skipped' || first === 'missing'))) flag(missing, leadId, `first assignment is ${first}`);
     for (const assignment of assignments) {
       const n = keyIndex(assignment, 'assign');
       const notice = eventByKey.get(`${wid}:notice:assign:${n}:recipient`);
@@ -282,8 +291,8 @@ export async function runChecks(input: {
     // contact was logged is a breach on record, whenever the workflow got to it. The chaos policy runs
     // on wall time and never pauses, so a step's deadline is the first-contact due time moved by the
     // gap between the SLA and the step.
-    if (lead.first_contact_at && lead.first_contact_due_at) {
-      // Raw rows: a timestamp may come back as a string.
+    // Raw rows: a timestamp may come back as a string.
+    if (lead.first_contact_at && lead.first_contact_due_at && new Date(lead.first_contact_at).getTime() >= deadlineRuleFrom) {
       const contactAt = new Date(lead.first_contact_at).getTime();
       const slaDueAt = new Date(lead.first_contact_due_at).getTime();
       rules.escalation.forEach((step, n) => {
