@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { MikroORM } from '@mikro-orm/core';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
 import { leadlineBuildId } from './build.js';
 import { readConfig } from './config.js';
@@ -38,6 +38,25 @@ export const workflowInterceptorModules = [sourceOrBuilt('./workflows/requestId.
  * Nothing here may hold per-workflow state: the SDK freezes their exports and shares them.
  */
 export const workflowPreloadModules = ['./domain/lead.ts', './domain/duration.ts', './domain/businessHours.ts', './domain/planner.ts'].map(sourceOrBuilt);
+
+/** Quiet below warnings: the bundler's progress lines are noise in every caller's output. */
+const bundlerLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => console.warn(message),
+  error: (message: string) => console.error(message),
+};
+
+/**
+ * The lead workflows bundled as the worker bundles them (interceptors, preloaded modules): a prebuilt
+ * WORKFLOW_BUNDLE for worker processes, or the code a replay checks. `path` swaps the workflows (a test's variant).
+ */
+export async function bundleLeadWorkflows(path = workflowsPath): Promise<string> {
+  const { code } = await bundleWorkflowCode({ workflowsPath: path, workflowInterceptorModules, preloadModules: workflowPreloadModules, logger: bundlerLogger });
+  return code;
+}
 
 export function createLeadWorker({ orm, connection, namespace, taskQueue, workflowBundlePath, providers, buildId = leadlineBuildId() }: WorkerDeps): Promise<Worker> {
   return Worker.create({

@@ -9,12 +9,12 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client, Connection, WorkflowNotFoundError, type WorkflowExecutionInfo } from '@temporalio/client';
 import { historyToJSON, type History } from '@temporalio/common/lib/proto-utils.js';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { readConfig, type Config } from '../config.js';
 import { leadStatuses, type LeadStatus } from '../domain/lead.js';
 import { searchAttributes } from '../workflows/definitions.js';
-import { workflowInterceptorModules, workflowPreloadModules, workflowsPath as workingTreeWorkflows } from '../worker.js';
+import { bundleLeadWorkflows, workflowsPath as workingTreeWorkflows } from '../worker.js';
 import { temporalConnectionOptions, type TemporalSettings } from '../temporalConnection.js';
 
 export const DEFAULT_PER_STATUS = 20;
@@ -221,14 +221,6 @@ export function divergence(error: Error, history: History): Pick<ReplayFailure, 
   return { kind, eventId: null, eventType: null, reason };
 }
 
-const quietBundler = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (message: string) => console.warn(message),
-  error: (message: string) => console.error(message),
-};
 
 /**
  * Samples lead histories and replays them with the workflow code the worker would run: one bundle,
@@ -244,7 +236,7 @@ export async function runDeployCheck(options: DeployCheckOptions): Promise<Deplo
   const failures: ReplayFailure[] = [];
   const replayedOk = new Set<string>();
   if (runs.length > 0) {
-    const { code } = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, preloadModules: workflowPreloadModules, logger: quietBundler });
+    const code = await bundleLeadWorkflows(workflowsPath);
     const replaying: { run: SampledRun; history: History }[] = [];
     const results = Worker.runReplayHistories({ workflowBundle: { code }, replayName: 'deploy-check' }, histories(client, runs, replaying, unreadable));
     for await (const result of results) {

@@ -1,11 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { databaseUrl, ensureDatabase } from '../db/databases.js';
 import { initORM, migrate } from '../db/orm.js';
 import { startEmbeddedPostgres } from '../scripts/services/postgres.js';
 import { startTemporalDevServer } from '../scripts/services/temporal.js';
-import { workflowInterceptorModules, workflowPreloadModules, workflowsPath } from '../worker.js';
+import { bundleLeadWorkflows } from '../worker.js';
 import { freePort, publishServices, scratchDir } from './services.js';
 import stopServices from './stop-services.js';
 
@@ -32,7 +31,7 @@ export default async function startServices(): Promise<void> {
     await migrate(orm);
     await orm.close();
 
-    const { code } = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, preloadModules: workflowPreloadModules, logger: quietLogger });
+    const code = await bundleLeadWorkflows();
     const workflowBundlePath = join(scratch.path, 'workflow-bundle.js');
     writeFileSync(workflowBundlePath, code);
     publishServices({ postgresUrl: serverUrl, templateDatabase: TEMPLATE, temporalAddress: temporal.address, temporalUiUrl: `http://127.0.0.1:${temporalUiPort}`, workflowBundlePath });
@@ -43,14 +42,6 @@ export default async function startServices(): Promise<void> {
   }
 }
 
-const quietLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (message: string) => console.warn(message),
-  error: (message: string) => console.error(message),
-};
 
 declare global {
   var __leadlineTestServices:

@@ -7,12 +7,11 @@
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import exitHook from 'async-exit-hook';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { readConfig } from '../../config.js';
 import { databaseUrl, ensureDatabase } from '../../db/databases.js';
 import { initORM, migrate } from '../../db/orm.js';
 import { DEMO_PASSWORD, DemoSeeder, demoUsers } from '../../db/seeders/DemoSeeder.js';
-import { workflowInterceptorModules, workflowPreloadModules, workflowsPath } from '../../worker.js';
+import { bundleLeadWorkflows } from '../../worker.js';
 import { ClusterStartError, DEFAULT_HISTORY_SHARDS, defaultClusterPorts, startTemporalCluster } from '../services/cluster.js';
 import { startEmbeddedPostgres } from '../services/postgres.js';
 import { ServiceProcess } from '../services/process.js';
@@ -90,7 +89,7 @@ async function main() {
   // Bundled once here rather than by each worker at its start.
   const workflowBundle = join(dataDir, 'workflow-bundle.js');
   await step('bundling the workflows', async () => {
-    const { code } = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, preloadModules: workflowPreloadModules, logger: quietLogger });
+    const code = await bundleLeadWorkflows();
     writeFileSync(workflowBundle, code);
   });
 
@@ -161,14 +160,6 @@ function stop(): Promise<void> {
   return stopping;
 }
 
-const quietLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (message: string) => console.warn(message),
-  error: (message: string) => console.error(message),
-};
 
 // Told to stop by scripts/cluster.ts (Ctrl-C), or left alone because it is gone.
 process.on('message', (message) => message === 'stop' && void stop().finally(() => process.exit(0)));
