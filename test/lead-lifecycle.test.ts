@@ -75,6 +75,12 @@ describe('a lead created through the API', () => {
       return false;
     });
 
+    // The reminder reaches the rep (its email on record) before the rep calls, as the timeline below expects.
+    await eventually(async () => {
+      const reminded = await h.orm.em.fork().findOne(LeadEventSchema, { lead: leadId, type: 'staff_notified', data: { notice: 'remind_assignee' } });
+      return reminded && h.orm.em.fork().count(LeadEventSchema, { lead: leadId, type: 'message_sent' }).then((sent) => sent === 2);
+    });
+
     // The assignee logs the contact: the clock stops and no further escalation is pending.
     const rep = await h.login('north.rep1@leadline.test');
     const contacted = await request(h.app)
