@@ -107,7 +107,7 @@ export async function apiBench(size: BenchSize): Promise<ApiResult> {
   try {
     const worker = await stack.startLeadWorker(QUEUE);
     const api = await stack.startApi(QUEUE);
-    const pids = { api: api.pid, postgres: stack.postgresPid, temporal: stack.temporalPid, worker: worker.pid };
+    const pids = { api: api.pid, postgres: stack.postgresPid, temporal: stack.temporalPids.temporal ?? null, worker: worker.pid };
     const teams = await createBenchTeams(stack.orm, { prefix: 'Api', teams: 3, reps: 10, rules: wallClockRules('1h', []) });
     const leads = Number(process.env.BENCH_API_LEADS ?? size.api.leads);
     say(`api: seeding ${leads.toLocaleString('en')} leads over 3 teams of 10 reps, created over the last 365 days`);

@@ -3,6 +3,9 @@
  * bench starts its own Postgres and Temporal dev server, prints its figures beside their
  * baselines and a verdict per target, and stops everything it started. The results also go to a
  * JSON file (BENCH_OUT, else a temp file) for BENCHMARKS.md.
+ *
+ * `npm run bench -- engine --cluster [--workers=1,2]`: the engine bench on the cluster shape instead,
+ * once per number of worker processes (one run, workers added between phases).
  */
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +13,7 @@ import { join } from 'node:path';
 import exitHook from 'async-exit-hook';
 import { apiBench } from './api.js';
 import { sizes, type Scale } from './config.js';
-import { engineBench } from './engine.js';
+import { engineBench, engineClusterBench } from './engine.js';
 import { machine, sampleLoad, say, uptime } from './report.js';
 import { scaleBench } from './scale.js';
 import { speedBench } from './speed.js';
@@ -26,19 +29,32 @@ const names = args.filter((a) => !a.startsWith('--'));
 for (const name of names) if (!(name in benches)) throw new Error(`unknown bench "${name}"; choose from ${Object.keys(benches).join(', ')}`);
 const selected = (names.length ? names : Object.keys(benches)) as BenchName[];
 const size = sizes[scaleArg as Scale];
+const cluster = args.includes('--cluster');
+const workersArg = args.find((a) => a.startsWith('--workers='))?.slice('--workers='.length);
+const workerCounts = (workersArg ?? '1,2').split(',').map(Number);
+if (cluster && names.some((name) => name !== 'engine')) throw new Error('--cluster is for the engine bench: npm run bench -- engine --cluster');
+if (workersArg !== undefined && !cluster) throw new Error('--workers goes with --cluster');
+if (!workerCounts.every((n, i) => Number.isInteger(n) && n > (workerCounts[i - 1] ?? 0))) throw new Error(`--workers takes worker counts in rising order, such as 1,2; not ${workersArg}`);
+const unknown = args.filter((a) => a.startsWith('--') && !/^--(scale|workers)=/.test(a) && a !== '--cluster');
+if (unknown.length) throw new Error(`unknown option ${unknown.join(' ')}`);
+
+/** What runs, under the name its results are kept by. */
+const runs: [string, () => Promise<unknown>][] = cluster
+  ? [['engineCluster', () => engineClusterBench(size, workerCounts)]]
+  : selected.map((name) => [name, () => benches[name](size)]);
 
 async function main() {
   const started = new Date();
   const host = machine();
-  say(`${selected.join(', ')} at scale ${size.scale} on ${host.cpus} CPUs (${host.cpuModel}), ${host.memGiB} GiB RAM, Node ${host.node}`);
+  say(`${runs.map(([name]) => name).join(', ')} at scale ${size.scale} on ${host.cpus} CPUs (${host.cpuModel}), ${host.memGiB} GiB RAM, Node ${host.node}`);
   say(`uptime at start: ${host.uptime}`);
   const results: Record<string, unknown> = {};
   let failures = 0;
-  for (const name of selected) {
+  for (const [name, run] of runs) {
     const load = sampleLoad();
     const t0 = Date.now();
     try {
-      results[name] = { ...((await benches[name](size)) as object), load: load.stop(), minutes: Math.round((Date.now() - t0) / 6000) / 10, uptimeAfter: uptime() };
+      results[name] = { ...((await run()) as object), load: load.stop(), minutes: Math.round((Date.now() - t0) / 6000) / 10, uptimeAfter: uptime() };
     } catch (error) {
       failures += 1;
       results[name] = { error: String(error), load: load.stop() };

@@ -4,9 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ApiResult } from './api.js';
-import type { EngineResult } from './engine.js';
+import type { BatchResult, EngineClusterResult, EngineResult } from './engine.js';
 import type { LatencySummary } from './report.js';
 import type { ScaleResult } from './scale.js';
+import { averageRate, cpuMsPerLead, isTemporalDatabase, LEADS_PER_DAY, PEAK_HOUR_SHARE, peakRate, sizing, tiers, type Tier } from './sizing.js';
 import type { SpeedResult } from './speed.js';
 
 interface Load {
@@ -20,7 +21,7 @@ interface Results {
   started: string;
   finished: string;
   machine: { cpus: number; cpuModel: string; memGiB: number; node: string; uptime: string };
-  results: { engine?: EngineResult & Load; speed?: SpeedResult & Load; api?: ApiResult & Load; scale?: ScaleResult & Load } & Record<string, { error?: string }>;
+  results: { engine?: EngineResult & Load; engineCluster?: EngineClusterResult & Load; speed?: SpeedResult & Load; api?: ApiResult & Load; scale?: ScaleResult & Load } & Record<string, { error?: string }>;
 }
 
 const ms = (value: number) => (Number.isFinite(value) ? (value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : `${value < 10 ? value.toFixed(1) : Math.round(value)} ms`) : 'n/a');
@@ -46,6 +47,75 @@ function engine(r: EngineResult & Load): string[] {
       `${r.pipeline.errors ? ` (${r.pipeline.errors} failed)` : ''}; created to notified under this flood: p50/p95/p99 ${pcts(r.pipeline.createdToNotified)}.`,
     '',
     loadLine(r),
+  ];
+}
+
+const workersLabel = (n: number) => `${n} worker${n === 1 ? '' : 's'}`;
+const perItem = (batch: BatchResult, seconds: number | undefined) => (seconds === undefined ? '—' : ((seconds * 1000) / batch.count).toFixed(1));
+
+function engineCluster(r: EngineClusterResult & Load): string[] {
+  const batches = r.phases.flatMap((p) => [
+    [`${workersLabel(p.workers)}: bare`, p.bare[0]!],
+    [`${workersLabel(p.workers)}: pipeline`, p.pipeline],
+    [`${workersLabel(p.workers)}: bare after`, p.bare[1]!],
+  ] as const);
+  // From the last phase, which has every worker, in the order the bench lists them.
+  const processes = [...new Set([...batches].reverse().flatMap(([, batch]) => Object.keys(batch.cpu)))].filter((name) => name !== 'bench');
+  const databases = [...new Set(batches.flatMap(([, batch]) => Object.keys(batch.postgresByDatabase)))].sort();
+  const row = (name: string, value: (batch: BatchResult) => number | undefined) => `| ${name} | ${batches.map(([, batch]) => perItem(batch, value(batch))).join(' | ')} |`;
+  return [
+    `The Temporal server 1.29.1 as four processes (frontend, history, matching, worker) on the run's own Postgres, ${r.historyShards} history shards; the same batches with each number of lead workers (and as many bare workers), workers added between phases.`,
+    '',
+    '| lead workers | bare (before) / s | lead pipeline / s | bare (after) / s | ratio | POSTs accepted in | created→notified p50 / p95 / p99 | load (1 min) mean / max |',
+    '|---:|---:|---:|---:|---:|---:|---|---|',
+    ...r.phases.map(
+      (p) =>
+        `| ${p.workers} | ${p.bare[0]!.perSecond} | ${p.pipeline.perSecond} | ${p.bare[1]!.perSecond} | **${p.ratio}** (${ok(p.met)}) | ${p.pipeline.acceptSeconds} s` +
+        `${p.pipeline.errors ? ` (${p.pipeline.errors} failed)` : ''} | ${pcts(p.pipeline.createdToNotified)} | ${p.load.mean} / ${p.load.max} |`,
+    ),
+    '',
+    'CPU ms per item (bare workflow or lead), by process; Postgres by the database each backend served (sampled each second; the rest is the postmaster and backends that exited between samples):',
+    '',
+    `| process | ${batches.map(([label]) => label).join(' | ')} |`,
+    `|---|${batches.map(() => '---:').join('|')}|`,
+    ...processes.flatMap((name) => [
+      row(name, (batch) => batch.cpu[name]),
+      ...(name === 'postgres' ? databases.map((database) => row(`&nbsp;&nbsp;${database}`, (batch) => batch.postgresByDatabase[database])) : []),
+    ]),
+    row('all', (batch) => Object.entries(batch.cpu).reduce((sum, [name, seconds]) => (name === 'bench' ? sum : sum + seconds), 0)),
+    '',
+    loadLine(r),
+  ];
+}
+
+const tierNames: Record<Tier, string> = { worker: 'lead worker(s)', temporal: 'Temporal (all its processes)', postgres: 'Postgres', api: 'API' };
+
+/**
+ * The sizing tables BENCHMARKS.md keeps beside each other: from each setup's lead pipeline batch, CPU ms per lead
+ * and leads per second per core of each tier, and the cores a team with LEADS_PER_DAY needs.
+ */
+export function sizingTables(columns: { label: string; batch: BatchResult }[]): string[] {
+  const sized = columns.map(({ batch }) => {
+    const perLead = cpuMsPerLead(batch.cpu, batch.count);
+    const temporalDatabases = Object.entries(batch.postgresByDatabase).reduce((sum, [database, seconds]) => (isTemporalDatabase(database) ? sum + (seconds * 1000) / batch.count : sum), 0);
+    return { all: sizing(perLead), temporalDatabases };
+  });
+  const head = (what: string) => [`| ${what} | ${columns.map((c) => c.label).join(' | ')} |`, `|---|${columns.map(() => '---:').join('|')}|`];
+  const rows = (cell: (s: (typeof sized)[number], tier: Tier | 'total') => string) => [
+    ...tiers.map((tier) => `| ${tierNames[tier]} | ${sized.map((s) => cell(s, tier)).join(' | ')} |`),
+    `| the whole system | ${sized.map((s) => cell(s, 'total')).join(' | ')} |`,
+  ];
+  const average = averageRate(LEADS_PER_DAY).toFixed(2);
+  const peak = peakRate(LEADS_PER_DAY, PEAK_HOUR_SHARE).toFixed(2);
+  return [
+    ...head('CPU ms per lead → leads/s per core'),
+    ...rows((s, tier) => `${s.all[tier].cpuMsPerLead.toFixed(1)} ms → ${s.all[tier].leadsPerSecondPerCore.toFixed(1)}/s`),
+    `| of Postgres: Temporal's databases | ${sized.map((s) => (s.temporalDatabases ? `${s.temporalDatabases.toFixed(1)} ms` : '—')).join(' | ')} |`,
+    '',
+    `${LEADS_PER_DAY.toLocaleString('en')} leads a day: ${average}/s on average; assumed: ${PEAK_HOUR_SHARE * 100}% of them in the busiest hour, ${peak}/s. Cores busy then (on average over the day):`,
+    '',
+    ...head(`cores at ${peak} leads/s (at ${average}/s)`),
+    ...rows((s, tier) => `${s.all[tier].coresPeak.toFixed(2)} (${s.all[tier].coresAverage.toFixed(2)})`),
   ];
 }
 
@@ -131,6 +201,7 @@ export function render(results: Results): string {
   ];
   const sections: [string, (r: never) => string[]][] = [
     ['engine', engine as (r: never) => string[]],
+    ['engineCluster', engineCluster as (r: never) => string[]],
     ['speed', speed as (r: never) => string[]],
     ['api', api as (r: never) => string[]],
     ['scale', scale as (r: never) => string[]],
@@ -144,6 +215,17 @@ export function render(results: Results): string {
   return out.join('\n');
 }
 
+/** The lead pipeline batches of the engine benches among `files`, dev server and cluster, for the sizing tables. */
+function sizingColumns(files: Results[]): { label: string; batch: BatchResult }[] {
+  return files.flatMap(({ results: { engine, engineCluster } }) => [
+    ...(engine?.pipeline ? [{ label: 'dev server, 1 worker', batch: engine.pipeline }] : []),
+    ...(engineCluster?.phases ?? []).map((p) => ({ label: `cluster, ${workersLabel(p.workers)}`, batch: p.pipeline })),
+  ]);
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const path of process.argv.slice(2)) console.log(render(JSON.parse(readFileSync(path, 'utf8')) as Results));
+  const files = process.argv.slice(2).map((path) => JSON.parse(readFileSync(path, 'utf8')) as Results);
+  for (const results of files) console.log(render(results));
+  const columns = sizingColumns(files);
+  if (columns.length) console.log(['### sizing', '', ...sizingTables(columns), ''].join('\n'));
 }

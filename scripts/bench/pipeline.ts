@@ -14,7 +14,10 @@ export interface PipelineRig {
   teams: BenchTeam[];
   /** A signed-in manager per team, in the order of `teams`. */
   tokens: string[];
+  /** By name: Temporal's processes, postgres, bareWorker, leadWorker (then bareWorker2, leadWorker2…), api. */
   pids: Record<string, number | null>;
+  /** Lead workers on the queue (and as many bare workers on theirs). */
+  workers: number;
 }
 
 /** A bare worker, the lead worker and the API on the stack, and teams under an hour's SLA with no steps. */
@@ -24,8 +27,18 @@ export async function startPipelineRig(stack: Stack, prefix: string): Promise<Pi
   const api = await stack.startApi(LEAD_QUEUE);
   const teams = await createBenchTeams(stack.orm, { prefix, teams: PIPELINE_TEAMS, reps: PIPELINE_REPS, rules: wallClockRules('1h', []) });
   const tokens = await Promise.all(teams.map((team) => login(api.url, team.manager.email)));
-  const pids = { temporal: stack.temporalPid, postgres: stack.postgresPid, bareWorker: bareWorker.pid, leadWorker: leadWorker.pid, api: api.pid };
-  return { apiUrl: api.url, teams, tokens, pids };
+  const pids = { ...stack.temporalPids, postgres: stack.postgresPid, bareWorker: bareWorker.pid, leadWorker: leadWorker.pid, api: api.pid };
+  return { apiUrl: api.url, teams, tokens, pids, workers: 1 };
+}
+
+/** One more lead worker on the lead queue and one more bare worker on the bare queue, as production scales out: the same task queues, another process. */
+export async function addWorkers(stack: Stack, rig: PipelineRig): Promise<PipelineRig> {
+  const n = rig.workers + 1;
+  const bareWorker = await stack.startBareWorker(BARE_QUEUE);
+  const leadWorker = await stack.startLeadWorker(LEAD_QUEUE);
+  // Workers before the API in the listing, as startPipelineRig has them.
+  const { api, ...rest } = rig.pids;
+  return { ...rig, workers: n, pids: { ...rest, [`bareWorker${n}`]: bareWorker.pid, [`leadWorker${n}`]: leadWorker.pid, api: api ?? null } };
 }
 
 /** One lead's way from created to its assignee told, from the rows the pipeline writes. */

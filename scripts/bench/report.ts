@@ -162,3 +162,47 @@ export function cpuMeter(pids: Record<string, number | null>) {
     },
   };
 }
+
+/**
+ * The database a Postgres backend serves, from its process title (`postgres: <user> <database> <host>(<port>) <state>`);
+ * the checkpointer, WAL writer, autovacuum and the rest are `background`.
+ */
+function postgresDatabaseOf(pid: number): string {
+  try {
+    const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    return /^postgres: \S+ (\S+) \S+\(\d+\)/.exec(title)?.[1] ?? 'background';
+  } catch {
+    return 'background';
+  }
+}
+
+/**
+ * CPU of a Postgres server's processes by the database each backend serves, sampled every second: on the cluster
+ * Leadline's database and Temporal's share one server. A backend that exits between two samples takes its last
+ * second with it, and the postmaster's own CPU is in none: `cpuMeter` on the postmaster has the exact total.
+ */
+export function postgresCpuByDatabase(postmasterPid: number, everyMs = 1_000) {
+  const seen = new Map<number, { database: string; first: number; last: number }>();
+  const sample = (atStart: boolean) => {
+    for (const pid of childrenOf(postmasterPid)) {
+      const cpu = processCpu(pid);
+      // Read again each time: a backend forked a moment ago has not set its title yet.
+      const database = postgresDatabaseOf(pid);
+      const known = seen.get(pid);
+      if (known) Object.assign(known, { database, last: cpu });
+      else seen.set(pid, { database, first: atStart ? cpu : 0, last: cpu });
+    }
+  };
+  sample(true);
+  const timer = setInterval(() => sample(false), everyMs);
+  timer.unref();
+  return {
+    stop(): Record<string, number> {
+      clearInterval(timer);
+      sample(false);
+      const used: Record<string, number> = {};
+      for (const { database, first, last } of seen.values()) used[database] = (used[database] ?? 0) + last - first;
+      return Object.fromEntries(Object.entries(used).map(([database, seconds]) => [database, round(seconds, 2)]));
+    },
+  };
+}

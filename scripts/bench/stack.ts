@@ -12,7 +12,8 @@ import { DemoSeeder } from '../../db/seeders/DemoSeeder.js';
 import { requestIdClientInterceptor } from '../../requestContext.js';
 import { freePort, scratchDir } from '../../test/services.js';
 import { workflowInterceptorModules, workflowPreloadModules, workflowsPath } from '../../worker.js';
-import { startEmbeddedPostgres } from '../services/postgres.js';
+import { freeClusterPorts, startTemporalCluster, type TemporalRole } from '../services/cluster.js';
+import { startEmbeddedPostgres, type RunningPostgres } from '../services/postgres.js';
 import { startTemporalDevServer } from '../services/temporal.js';
 import { startWorkerProcess } from '../services/worker.js';
 import { say } from './report.js';
@@ -27,7 +28,11 @@ export interface ChildService {
   stop(): Promise<void>;
 }
 
+/** `dev`: `temporal server start-dev`, one process on SQLite. `cluster`: the production shape, the server's four roles as four processes on the stack's Postgres. */
+export type TemporalBackend = 'dev' | 'cluster';
+
 export interface Stack {
+  backend: TemporalBackend;
   orm: MikroORM;
   /** Plain SQL for the benches' own measurements and EXPLAINs. */
   sql: pg.Pool;
@@ -35,9 +40,11 @@ export interface Stack {
   /** The leadline database. */
   databaseUrl: string;
   temporalAddress: string;
-  /** The `temporal server start-dev` process, for its memory. */
-  temporalPid: number | null;
-  /** The Postgres postmaster, parent of every backend. */
+  /** Temporal's processes by name, for their CPU and memory: `temporal` (the dev server), or one per cluster role. */
+  temporalPids: Record<string, number | null>;
+  /** The cluster's history shards, as it reports them; the dev server has none to speak of. */
+  historyShards?: number;
+  /** The Postgres postmaster, parent of every backend (on the cluster, Temporal's databases are on it too). */
   postgresPid: number | null;
   scratch: string;
   /** worker.ts as its own process, the way production runs it. */
@@ -119,6 +126,39 @@ function findTemporalPid(port: number): number | null {
   return null;
 }
 
+interface BenchTemporal {
+  address: string;
+  pids: Record<string, number | null>;
+  historyShards?: number;
+  stop(): Promise<void>;
+}
+
+async function startDevTemporal(name: string, scratch: string): Promise<BenchTemporal> {
+  const port = await freePort();
+  const log = createWriteStream(join(scratch, 'temporal.log'));
+  say(`${name}: starting the Temporal dev server on ${port}`);
+  const server = await startTemporalDevServer({ port, log: (line) => log.write(`${line}\n`) });
+  return { address: server.address, pids: { temporal: findTemporalPid(port) }, stop: () => server.stop() };
+}
+
+/**
+ * The cluster's four roles on the stack's Postgres, in databases beside Leadline's. Its ports are picked free
+ * (as the chaos run picks them, membership ports below 32768) rather than offset from the defaults, so it cannot
+ * collide with `npm start`, `npm run cluster` at any PORT_OFFSET, or a test run. No Web UI.
+ */
+async function startClusterTemporal(name: string, postgres: RunningPostgres, scratch: string): Promise<BenchTemporal> {
+  const ports = { ...(await freeClusterPorts()), ui: undefined };
+  say(`${name}: starting the Temporal cluster, frontend on ${ports.frontend.grpc} (logs in temporal/)`);
+  const cluster = await startTemporalCluster({ postgresUrl: postgres.url('postgres'), ports, logDir: join(scratch, 'temporal'), say: (line) => say(`${name}: ${line}`) });
+  const pid = (role: TemporalRole) => cluster.services[role].pid ?? null;
+  return {
+    address: cluster.address,
+    pids: { temporalFrontend: pid('frontend'), temporalHistory: pid('history'), temporalMatching: pid('matching'), temporalWorker: pid('worker') },
+    historyShards: cluster.historyShards,
+    stop: () => cluster.stop(),
+  };
+}
+
 const quietLogger = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: (m: string) => say(m), error: (m: string) => say(m) };
 
 const running = new Set<Stack>();
@@ -129,11 +169,11 @@ export async function stopAllStacks(): Promise<void> {
 }
 
 /**
- * A stack of its own for one bench: embedded Postgres and a Temporal dev server on free ports in a
- * scratch folder, migrated and with the demo users, and both workflow bundles built. `stop` takes
- * all of it down, children first; call it in a `finally`.
+ * A stack of its own for one bench: embedded Postgres and Temporal (the dev server, or the cluster on
+ * that Postgres) on free ports in a scratch folder, migrated and with the demo users, and both workflow
+ * bundles built. `stop` takes all of it down, children first; call it in a `finally`.
  */
-export async function startStack(name: string): Promise<Stack> {
+export async function startStack(name: string, backend: TemporalBackend = 'dev'): Promise<Stack> {
   const scratch = scratchDir(`leadline-bench-${name}-`);
   const stops: (() => Promise<unknown>)[] = [];
   const services: ChildService[] = [];
@@ -151,20 +191,27 @@ export async function startStack(name: string): Promise<Stack> {
     }
     if (failed || process.env.BENCH_KEEP_LOGS) {
       const kept = mkdtempSync(join(tmpdir(), `leadline-bench-${name}-logs-`));
-      for (const file of readdirSync(scratch.path).filter((f) => f.endsWith('.log'))) cpSync(join(scratch.path, file), join(kept, file));
+      for (const file of readdirSync(scratch.path).filter((f) => f.endsWith('.log') || f === 'temporal')) cpSync(join(scratch.path, file), join(kept, file), { recursive: true });
       say(`${name}: logs kept in ${kept}`);
     }
     scratch.remove();
   };
   try {
-    const [pgPort, temporalPort] = await Promise.all([freePort(), freePort()]);
-    const temporalLog = createWriteStream(join(scratch.path, 'temporal.log'));
-    say(`${name}: starting Postgres on ${pgPort} and the Temporal dev server on ${temporalPort} (scratch ${scratch.path})`);
-    const [postgres, temporal] = await Promise.all([
-      startEmbeddedPostgres({ dataDir: join(scratch.path, 'pg'), port: pgPort, persistent: false }),
-      startTemporalDevServer({ port: temporalPort, log: (line) => temporalLog.write(`${line}\n`) }),
-    ]);
-    stops.push(() => postgres.stop(), () => temporal.stop());
+    const pgPort = await freePort();
+    say(`${name}: starting Postgres on ${pgPort} (scratch ${scratch.path})`);
+    // Each is stopped whatever the other did; Temporal before the Postgres the cluster keeps its state in.
+    const postgresUp = startEmbeddedPostgres({ dataDir: join(scratch.path, 'pg'), port: pgPort, persistent: false }).then((postgres) => {
+      stops.push(() => postgres.stop());
+      return postgres;
+    });
+    const temporalUp = (backend === 'cluster' ? postgresUp.then((postgres) => startClusterTemporal(name, postgres, scratch.path)) : startDevTemporal(name, scratch.path)).then((temporal) => {
+      stops.unshift(() => temporal.stop());
+      return temporal;
+    });
+    const [postgresStarted, temporalStarted] = await Promise.allSettled([postgresUp, temporalUp]);
+    if (postgresStarted.status === 'rejected') throw postgresStarted.reason;
+    if (temporalStarted.status === 'rejected') throw temporalStarted.reason;
+    const [postgres, temporal] = [postgresStarted.value, temporalStarted.value];
     const serverUrl = postgres.url('postgres');
     await ensureDatabase(serverUrl, 'leadline');
     const url = databaseUrl(serverUrl, 'leadline');
@@ -195,24 +242,29 @@ export async function startStack(name: string): Promise<Stack> {
       services.push(service);
       return service;
     };
+    // Several workers of a kind write logs of their own.
+    let started = 0;
+    const logFile = (kind: string, taskQueue: string) => join(scratch.path, `${kind}-${taskQueue}-${++started}.log`);
     stack = {
+      backend,
       orm,
       sql,
       client,
       databaseUrl: url,
       temporalAddress: temporal.address,
-      temporalPid: findTemporalPid(temporalPort),
+      temporalPids: temporal.pids,
+      historyShards: temporal.historyShards,
       postgresPid: Number(readFileSync(join(scratch.path, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]) || null,
       scratch: scratch.path,
       async startLeadWorker(taskQueue) {
-        const logFile = join(scratch.path, `worker-${taskQueue}.log`);
+        const log = logFile('worker', taskQueue);
         const env = childEnv({ ...base, TEMPORAL_TASK_QUEUE: taskQueue, WORKFLOW_BUNDLE: leadBundle, NODE_OPTIONS: profileFlags('lead-worker').join(' ') });
-        const worker = await startWorkerProcess({ env, logFile, startTimeoutMs: 120_000 });
-        return children({ name: 'lead worker', pid: worker.pid, logFile, stop: () => worker.stop() });
+        const worker = await startWorkerProcess({ env, logFile: log, startTimeoutMs: 120_000 });
+        return children({ name: 'lead worker', pid: worker.pid, logFile: log, stop: () => worker.stop() });
       },
       async startBareWorker(taskQueue) {
         const env = childEnv({ ...base, TEMPORAL_TASK_QUEUE: taskQueue, WORKFLOW_BUNDLE: bareBundle });
-        return children(await spawnService('bare worker', 'scripts/bench/bareWorker.ts', env, 'bare worker ready', join(scratch.path, `bare-${taskQueue}.log`)));
+        return children(await spawnService('bare worker', 'scripts/bench/bareWorker.ts', env, 'bare worker ready', logFile('bare', taskQueue)));
       },
       async startApi(taskQueue) {
         const port = await freePort();
